@@ -1,0 +1,79 @@
+"""The ``botsift`` command line: each command parses its options and calls one library function."""
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from botsift.errors import BotsiftError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Find bot accounts in the warehouse: simulate, build, train, score.")
+console = Console(stderr=True)
+
+
+def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Call a library function; print a BotsiftError on one line and exit 1, no traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except BotsiftError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+@app.command()
+def simulate(
+    accounts: Annotated[int, typer.Option(help="Number of accounts.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
+    start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-10-01",
+    bot_share: Annotated[float, typer.Option(help="Share of accounts that are bots.")] = 0.03,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    drift_day: Annotated[int, typer.Option(help="Day index a new bot family appears; -1 for none.")] = 21,
+    biased_region: Annotated[str | None, typer.Option(help="Region whose humans look more bot-like (fairness test).")] = None,
+    extend_days: Annotated[int, typer.Option(help="Append this many further days to an existing simulation.")] = 0,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+) -> None:
+    """Simulate a social platform and write its raw tables into the warehouse."""
+    from botsift.project import warehouse_path
+    from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
+
+    target = warehouse or warehouse_path()
+    if extend_days:
+        counts = _run(extend_simulation, target, extend_days)
+    else:
+        cfg = SimulationConfig(
+            n_accounts=accounts, days=days, start_date=date.fromisoformat(start_date),
+            bot_share=bot_share, seed=seed, drift_day=None if drift_day < 0 else drift_day,
+            biased_region=biased_region,
+        )
+        counts = _run(simulate_platform, cfg, target)
+    for table, n in counts.items():
+        console.print(f"raw.{table}: {n:,} rows")
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(help="Number of simulated accounts.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+) -> None:
+    """Simulate a small platform and run the whole pipeline end to end."""
+    from botsift.demo import run_demo
+
+    _run(run_demo, n_accounts=accounts, days=days, seed=seed)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,62 @@
+"""Column roles (key, feature, label, segment, ...) read from the dbt manifest.
+
+Roles are declared once, as ``meta: {role: ...}`` on a model's columns in its YAML; this
+module is the only place Python learns the feature list, so there is no second list by hand.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from botsift.errors import BotsiftError
+
+__all__ = ["ROLES", "column_roles", "load_manifest"]
+
+ROLES = ("key", "feature", "label", "segment", "split", "weight", "group", "info")
+
+
+def load_manifest(root: Path) -> dict:
+    """Load ``target/manifest.json`` of the dbt project at ``root``.
+
+    Raises
+    ------
+    BotsiftError
+        If the manifest is missing (dbt has not parsed the project yet).
+    """
+    path = root / "target" / "manifest.json"
+    if not path.is_file():
+        raise BotsiftError(f"{path} not found: run `dbt parse` (or `dbt build`) first")
+    with path.open() as fh:
+        return json.load(fh)
+
+
+def column_roles(manifest: dict, model: str, package: str = "botsift") -> dict[str, list[str]]:
+    """Return ``{role: [column, ...]}`` for one model, in the YAML's column order.
+
+    Parameters
+    ----------
+    manifest : dict
+        A loaded dbt manifest.
+    model : str
+        Model name, for example ``"ml_training_examples"``.
+
+    Raises
+    ------
+    BotsiftError
+        If the model is not in the manifest, declares no feature columns, or uses an unknown role.
+    """
+    node = manifest.get("nodes", {}).get(f"model.{package}.{model}")
+    if node is None:
+        raise BotsiftError(f"model {model} is not in the dbt manifest: run `dbt parse`")
+    roles: dict[str, list[str]] = {r: [] for r in ROLES}
+    for name, col in node.get("columns", {}).items():
+        meta = col.get("meta") or (col.get("config") or {}).get("meta") or {}
+        role = meta.get("role")
+        if role is None:
+            continue
+        if role not in roles:
+            raise BotsiftError(f"{model}.{name}: unknown column role {role!r}; use one of {ROLES}")
+        roles[role].append(name)
+    if not roles["feature"]:
+        raise BotsiftError(f"model {model} declares no columns with meta role 'feature'")
+    return roles

@@ -1,0 +1,97 @@
+"""Where things are: the dbt project, the warehouse file, the artifacts folder; running dbt."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from botsift.errors import BotsiftError
+
+__all__ = ["project_dir", "warehouse_path", "artifacts_dir", "dbt_env", "run_dbt"]
+
+log = logging.getLogger(__name__)
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """Return the dbt project root (the folder holding ``dbt_project.yml``).
+
+    ``BOTSIFT_PROJECT_DIR`` wins; otherwise the current directory and its parents are searched.
+
+    Raises
+    ------
+    BotsiftError
+        If no ``dbt_project.yml`` is found.
+    """
+    env = os.environ.get("BOTSIFT_PROJECT_DIR")
+    if env:
+        p = Path(env).resolve()
+        if not (p / "dbt_project.yml").is_file():
+            raise BotsiftError(f"BOTSIFT_PROJECT_DIR={env} holds no dbt_project.yml")
+        return p
+    here = (start or Path.cwd()).resolve()
+    for p in (here, *here.parents):
+        if (p / "dbt_project.yml").is_file() and (p / "models").is_dir():
+            return p
+    raise BotsiftError(
+        f"no botsift dbt project found at or above {here}: run from the repository "
+        "or set BOTSIFT_PROJECT_DIR"
+    )
+
+
+def warehouse_path(root: Path | None = None) -> Path:
+    """Return the DuckDB warehouse file: ``BOTSIFT_WAREHOUSE`` or ``warehouse/botsift.duckdb``."""
+    env = os.environ.get("BOTSIFT_WAREHOUSE")
+    if env:
+        p = Path(env)
+        return p if p.is_absolute() else (root or project_dir()) / p
+    return (root or project_dir()) / "warehouse" / "botsift.duckdb"
+
+
+def artifacts_dir(root: Path | None = None) -> Path:
+    """Return the model registry folder: ``BOTSIFT_ARTIFACTS`` or ``artifacts/``."""
+    env = os.environ.get("BOTSIFT_ARTIFACTS")
+    if env:
+        p = Path(env)
+        return p if p.is_absolute() else (root or project_dir()) / p
+    return (root or project_dir()) / "artifacts"
+
+
+def dbt_env(root: Path | None = None) -> dict[str, str]:
+    """Return the environment dbt runs with: absolute warehouse path, profiles dir, no tracking."""
+    root = root or project_dir()
+    env = dict(os.environ)
+    env["BOTSIFT_WAREHOUSE"] = str(warehouse_path(root))
+    env["BOTSIFT_ARTIFACTS"] = str(artifacts_dir(root))
+    env["BOTSIFT_PROJECT_DIR"] = str(root)
+    env.setdefault("DBT_PROFILES_DIR", str(root / "profiles"))
+    env["DO_NOT_TRACK"] = "1"
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def run_dbt(args: list[str], root: Path | None = None, *, quiet: bool = False) -> None:
+    """Run one dbt command in a subprocess against the project and its warehouse.
+
+    A subprocess (not the in-process runner) so that dbt's DuckDB connection and write lock
+    are released when it returns.
+
+    Raises
+    ------
+    BotsiftError
+        If dbt exits non-zero.
+    """
+    root = root or project_dir()
+    warehouse_path(root).parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", *args,
+           "--project-dir", str(root)]
+    log.info("dbt %s", " ".join(args))
+    out = subprocess.run(cmd, cwd=root, env=dbt_env(root),
+                         capture_output=quiet, text=True, check=False)
+    if out.returncode != 0:
+        tail = ""
+        if quiet:
+            lines = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
+            tail = "\n" + "\n".join(lines[-15:])
+        raise BotsiftError(f"dbt {args[0]} failed (exit {out.returncode}){tail}")
