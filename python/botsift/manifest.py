@@ -10,9 +10,12 @@ from pathlib import Path
 
 from botsift.errors import BotsiftError
 
-__all__ = ["ROLES", "column_roles", "load_manifest"]
+__all__ = ["FEATURE_MODEL", "ROLES", "TRAINING_MODEL", "column_roles", "load_manifest", "training_roles"]
 
 ROLES = ("key", "feature", "label", "segment", "split", "weight", "group", "info")
+FEATURE_MODEL = "fct_account_features"
+"""The model whose column metas declare the features (the one feature list)."""
+TRAINING_MODEL = "ml_training_examples"
 
 
 def load_manifest(root: Path) -> dict:
@@ -30,7 +33,8 @@ def load_manifest(root: Path) -> dict:
         return json.load(fh)
 
 
-def column_roles(manifest: dict, model: str, package: str = "botsift") -> dict[str, list[str]]:
+def column_roles(manifest: dict, model: str, package: str = "botsift", *,
+                 require_features: bool = True) -> dict[str, list[str]]:
     """Return ``{role: [column, ...]}`` for one model, in the YAML's column order.
 
     Parameters
@@ -57,6 +61,17 @@ def column_roles(manifest: dict, model: str, package: str = "botsift") -> dict[s
         if role not in roles:
             raise BotsiftError(f"{model}.{name}: unknown column role {role!r}; use one of {ROLES}")
         roles[role].append(name)
-    if not roles["feature"]:
+    if require_features and not roles["feature"]:
         raise BotsiftError(f"model {model} declares no columns with meta role 'feature'")
+    return roles
+
+
+def training_roles(manifest: dict, package: str = "botsift") -> dict[str, list[str]]:
+    """Return the column roles of the training table.
+
+    Features come from :data:`FEATURE_MODEL` (declared once there); key, label, split,
+    group, weight, segment and info columns from :data:`TRAINING_MODEL`.
+    """
+    roles = column_roles(manifest, TRAINING_MODEL, package, require_features=False)
+    roles["feature"] = column_roles(manifest, FEATURE_MODEL, package)["feature"]
     return roles

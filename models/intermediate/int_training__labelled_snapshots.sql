@@ -1,0 +1,87 @@
+{{ config(materialized='table') }}
+
+{#- Every label joined to its feature snapshot and its cluster, with a deterministic split:
+    clusters are the unit (a botnet never straddles splits), stratified by each cluster's
+    majority label and region, ordered by a hash of the cluster id and cut by cumulative
+    row share into train / validation / test. -#}
+
+with
+
+labels as (
+
+    select * from {{ ref('fct_account_labels') }}
+
+),
+
+features as (
+
+    select * from {{ ref('fct_account_features') }}
+
+),
+
+clusters as (
+
+    select * from {{ ref('int_accounts__clusters') }}
+
+),
+
+examples as (
+
+    select
+        features.*,
+        labels.label,
+        labels.label_source,
+        labels.label_at,
+        clusters.cluster_id as group_id
+    from labels
+    inner join features
+        on labels.account_id = features.account_id
+        and labels.example_as_of_date = features.as_of_date
+    inner join clusters
+        on labels.account_id = clusters.account_id
+
+),
+
+group_strata as (
+
+    select
+        group_id,
+        count(*) as count_group_examples,
+        case when avg(cast(label as double)) >= 0.5 then 1 else 0 end as stratum_label,
+        min(region) as stratum_region,
+        {{ uniform_hash('group_id', 'split') }} as group_order
+    from examples
+    group by group_id
+
+),
+
+group_positions as (
+
+    select
+        group_id,
+        (sum(count_group_examples) over (
+            partition by stratum_label, stratum_region
+            order by group_order, group_id
+            rows between unbounded preceding and current row
+        ) - count_group_examples / 2.0)
+        / sum(count_group_examples) over (partition by stratum_label, stratum_region) as group_position
+    from group_strata
+
+),
+
+final as (
+
+    select
+        examples.*,
+        case
+            when group_positions.group_position < {{ var('split_train_share') }} then 'train'
+            when group_positions.group_position < {{ var('split_train_share') + var('split_validation_share') }} then 'validation'
+            else 'test'
+        end as split
+    from examples
+    inner join group_positions
+        on examples.group_id = group_positions.group_id
+
+)
+
+select * from final

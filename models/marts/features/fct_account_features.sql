@@ -1,0 +1,181 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'as_of_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
+{#- A dense grid (every account, every as-of date from its creation on) is joined to the sparse
+    daily activity, so trailing windows are row frames. Counters exported at the end of the
+    window are rolled back to each as-of date by subtracting the events after it. An
+    incremental run recomputes only the last 30 days of the grid (the longest window) and keeps
+    the new dates. -#}
+
+{%- set sum_metrics = [
+    'count_posts', 'count_repeat_posts', 'count_reply_posts', 'count_url_posts',
+    'count_mentions', 'count_night_posts', 'count_active_minutes',
+    'sum_gap_seconds', 'sum_gap_seconds_sq', 'count_gaps', 'count_distinct_reached',
+    'count_logins', 'count_failed_logins', 'count_co_logins',
+    'count_follows_made', 'count_follows_received', 'count_mutual_formed',
+    'count_interactions',
+] -%}
+
+with
+
+snapshot_dates as (
+
+    select * from {{ ref('int_features__snapshot_dates') }}
+    {% if is_incremental() %}
+    where as_of_date > (
+        select {{ dbt.dateadd('day', -30, 'max(as_of_date)') }} from {{ this }}
+    )
+    {% endif %}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_accounts__profile') }}
+
+),
+
+daily_activity as (
+
+    select * from {{ ref('int_accounts__daily_activity') }}
+
+),
+
+grid as (
+
+    select
+        profiles.account_id,
+        snapshot_dates.as_of_date,
+        {%- for m in sum_metrics %}
+        coalesce(daily_activity.{{ m }}, 0) as {{ m }},
+        {%- endfor %}
+        coalesce(daily_activity.max_accounts_on_ip, 0) as max_accounts_on_ip,
+        coalesce(daily_activity.max_accounts_on_device, 0) as max_accounts_on_device
+    from profiles
+    inner join snapshot_dates
+        on profiles.created_date <= snapshot_dates.as_of_date
+    left join daily_activity
+        on profiles.account_id = daily_activity.account_id
+        and snapshot_dates.as_of_date = daily_activity.activity_date
+
+),
+
+windowed as (
+
+    select
+        account_id,
+        as_of_date,
+        count_posts as count_posts_1d,
+        count_active_minutes as count_active_minutes_1d,
+        count_logins as count_logins_1d,
+        {%- for m in ['count_posts', 'count_repeat_posts', 'count_active_minutes', 'count_distinct_reached',
+                      'count_logins', 'count_follows_made', 'count_interactions'] %}
+        {{ trailing_window(m, 7) }} as {{ m }}_7d,
+        {%- endfor %}
+        {%- for m in sum_metrics %}
+        {{ trailing_window(m, 30) }} as {{ m }}_30d,
+        {%- endfor %}
+        {{ trailing_window('case when count_posts > 0 then 1 else 0 end', 30) }} as count_posting_days_30d,
+        {{ trailing_window('max_accounts_on_ip', 7, 'max') }} as max_accounts_on_ip_7d,
+        {{ trailing_window('max_accounts_on_device', 7, 'max') }} as max_accounts_on_device_7d,
+        sum(count_follows_received) over (
+            partition by account_id order by as_of_date
+            rows between 1 following and unbounded following
+        ) as count_follows_received_after,
+        sum(count_follows_made) over (
+            partition by account_id order by as_of_date
+            rows between 1 following and unbounded following
+        ) as count_follows_made_after,
+        sum(count_posts) over (
+            partition by account_id order by as_of_date
+            rows between 1 following and unbounded following
+        ) as count_posts_after
+    from grid
+
+),
+
+final as (
+
+    select
+        windowed.account_id,
+        windowed.as_of_date,
+        profiles.region,
+        case
+            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 30 then 'under_30d'
+            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 365 then '30d_to_1y'
+            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 1095 then '1y_to_3y'
+            else 'over_3y'
+        end as account_age_band,
+        profiles.signup_client,
+
+        -- profile and graph
+        cast({{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} as double) as account_age_days,
+        cast(greatest(profiles.count_followers - coalesce(windowed.count_follows_received_after, 0), 0) as double) as count_followers,
+        cast(greatest(profiles.count_following - coalesce(windowed.count_follows_made_after, 0), 0) as double) as count_following,
+        {{ safe_divide(
+            'greatest(profiles.count_followers - coalesce(windowed.count_follows_received_after, 0), 0)',
+            '1 + greatest(profiles.count_following - coalesce(windowed.count_follows_made_after, 0), 0)') }}
+            as followers_following_ratio,
+        {{ safe_divide(
+            'greatest(profiles.count_posts - coalesce(windowed.count_posts_after, 0), 0)',
+            '1 + ' ~ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day')) }}
+            as posts_per_day_of_age,
+        cast(profiles.has_default_profile_image as double) as has_default_profile_image,
+        cast(profiles.is_verified as double) as is_verified,
+        cast(profiles.has_profile_url as double) as has_profile_url,
+        cast(profiles.bio_length as double) as bio_length,
+        cast(profiles.screen_name_length as double) as screen_name_length,
+        profiles.screen_name_digit_ratio,
+        {{ safe_divide('windowed.count_mutual_formed_30d', 'windowed.count_follows_made_30d') }} as follow_back_ratio_30d,
+        cast(windowed.count_follows_made_7d as double) as count_follows_made_7d,
+        cast(windowed.count_follows_made_30d as double) as count_follows_made_30d,
+
+        -- cadence
+        cast(windowed.count_posts_1d as double) as count_posts_1d,
+        cast(windowed.count_posts_7d as double) as count_posts_7d,
+        cast(windowed.count_posts_30d as double) as count_posts_30d,
+        {{ safe_divide('windowed.count_posts_30d', 'windowed.count_posting_days_30d') }} as posts_per_active_day_30d,
+        cast(windowed.count_active_minutes_1d as double) as count_active_minutes_1d,
+        windowed.count_active_minutes_7d / 7.0 as active_minutes_per_day_7d,
+        {{ safe_divide('windowed.count_night_posts_30d', 'windowed.count_posts_30d') }} as night_post_ratio_30d,
+        {{ safe_divide(
+            'sqrt(greatest(windowed.sum_gap_seconds_sq_30d / windowed.count_gaps_30d
+                - (windowed.sum_gap_seconds_30d / windowed.count_gaps_30d) * (windowed.sum_gap_seconds_30d / windowed.count_gaps_30d), 0))',
+            'windowed.sum_gap_seconds_30d / nullif(windowed.count_gaps_30d, 0)') }} as post_gap_cv_30d,
+        cast(windowed.count_interactions_7d as double) as count_interactions_7d,
+
+        -- content repetitiveness
+        {{ safe_divide('windowed.count_repeat_posts_7d', 'windowed.count_posts_7d') }} as repeat_post_ratio_7d,
+        {{ safe_divide('windowed.count_repeat_posts_30d', 'windowed.count_posts_30d') }} as repeat_post_ratio_30d,
+        {{ safe_divide('windowed.count_url_posts_30d', 'windowed.count_posts_30d') }} as url_post_ratio_30d,
+        {{ safe_divide('windowed.count_reply_posts_30d', 'windowed.count_posts_30d') }} as reply_post_ratio_30d,
+
+        -- reach
+        {{ safe_divide('windowed.count_mentions_30d', 'windowed.count_posts_30d') }} as mentions_per_post_30d,
+        windowed.count_distinct_reached_7d / 7.0 as reached_accounts_per_day_7d,
+        {{ safe_divide('windowed.count_distinct_reached_30d', 'windowed.count_posts_30d') }} as reached_accounts_per_post_30d,
+
+        -- control
+        cast(windowed.count_logins_7d as double) as count_logins_7d,
+        {{ safe_divide('windowed.count_failed_logins_30d', 'windowed.count_logins_30d') }} as failed_login_ratio_30d,
+        cast(windowed.max_accounts_on_ip_7d as double) as max_accounts_on_ip_7d,
+        cast(windowed.max_accounts_on_device_7d as double) as max_accounts_on_device_7d,
+        {{ safe_divide('windowed.count_co_logins_30d', 'windowed.count_logins_30d') }} as co_login_ratio_30d,
+        cast(profiles.count_signup_ip_burst_1h as double) as count_signup_ip_burst_1h,
+        cast(profiles.count_signup_ip_earlier_accounts as double) as count_signup_ip_earlier_accounts
+    from windowed
+    inner join profiles
+        on windowed.account_id = profiles.account_id
+    {% if is_incremental() %}
+    where windowed.as_of_date > (select max(as_of_date) from {{ this }})
+    {% endif %}
+
+)
+
+select * from final

@@ -1,0 +1,206 @@
+{{ config(materialized='table') }}
+
+{#- Label sources, strongest first: ops decisions (latest review per account), verified
+    accounts, weak positives by shared infrastructure with a confirmed bot, and a random
+    sample of never-flagged accounts. Each label keeps when its evidence existed
+    (label_at) and the feature snapshot it may be joined to: the day before the evidence
+    for event-driven labels, so no example sees its own review. -#}
+
+with
+
+reviews as (
+
+    select * from {{ ref('stg_ops__reviews') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_accounts__profile') }}
+
+),
+
+identifier_links as (
+
+    select * from {{ ref('int_accounts__identifier_links') }}
+    where count_accounts_sharing between 2 and {{ var('max_accounts_per_identifier') }}
+
+),
+
+snapshot_dates as (
+
+    select * from {{ ref('int_features__snapshot_dates') }}
+
+),
+
+snapshot_bounds as (
+
+    select
+        min(as_of_date) as first_as_of_date,
+        max(as_of_date) as last_as_of_date,
+        count(*) as count_snapshot_dates
+    from snapshot_dates
+
+),
+
+ranked_reviews as (
+
+    select
+        *,
+        row_number() over (partition by account_id order by reviewed_at desc, review_id desc) as review_rank
+    from reviews
+
+),
+
+ops_labels as (
+
+    select
+        account_id,
+        case
+            when review_decision in ({{ "'" ~ var('positive_review_decisions') | join("', '") ~ "'" }}) then 1
+            else 0
+        end as label,
+        case
+            when review_decision in ({{ "'" ~ var('positive_review_decisions') | join("', '") ~ "'" }}) then 'ops_suspended'
+            else 'ops_cleared'
+        end as label_source,
+        reviewed_at as label_at
+    from ranked_reviews
+    where review_rank = 1
+        and review_decision in (
+            {{ "'" ~ (var('positive_review_decisions') + var('negative_review_decisions')) | join("', '") ~ "'" }}
+        )
+
+),
+
+reviewed_accounts as (
+
+    select distinct account_id from reviews
+
+),
+
+confirmed_bot_identifiers as (
+
+    select
+        identifier_links.identifier_type,
+        identifier_links.identifier_hash,
+        ops_labels.account_id as bot_account_id,
+        ops_labels.label_at
+    from identifier_links
+    inner join ops_labels
+        on identifier_links.account_id = ops_labels.account_id
+    where ops_labels.label = 1
+
+),
+
+expansion_candidates as (
+
+    select
+        identifier_links.account_id,
+        confirmed_bot_identifiers.bot_account_id,
+        max(confirmed_bot_identifiers.label_at) as label_at,
+        count(*) as count_shared_identifiers
+    from identifier_links
+    inner join confirmed_bot_identifiers
+        on identifier_links.identifier_type = confirmed_bot_identifiers.identifier_type
+        and identifier_links.identifier_hash = confirmed_bot_identifiers.identifier_hash
+        and identifier_links.first_used_at <= confirmed_bot_identifiers.label_at
+    where identifier_links.account_id <> confirmed_bot_identifiers.bot_account_id
+    group by identifier_links.account_id, confirmed_bot_identifiers.bot_account_id
+
+),
+
+expansion_labels as (
+
+    select
+        account_id,
+        1 as label,
+        'shared_infrastructure' as label_source,
+        min(label_at) as label_at
+    from expansion_candidates
+    where count_shared_identifiers >= {{ var('label_expansion_min_shared') }}
+        and account_id not in (select account_id from reviewed_accounts)
+    group by account_id
+
+),
+
+verified_labels as (
+
+    select
+        account_id,
+        0 as label,
+        'verified' as label_source,
+        exported_at as label_at
+    from profiles
+    where is_verified = 1
+        and account_id not in (select account_id from reviewed_accounts)
+        and account_id not in (select account_id from expansion_labels)
+
+),
+
+sampled_negative_labels as (
+
+    select
+        account_id,
+        0 as label,
+        'random_unflagged' as label_source,
+        exported_at as label_at
+    from profiles
+    where is_verified = 0
+        and account_id not in (select account_id from reviewed_accounts)
+        and account_id not in (select account_id from expansion_labels)
+        and {{ uniform_hash('account_id', 'negative_sample') }} < {{ var('negative_sample_rate') }}
+
+),
+
+all_labels as (
+
+    select * from ops_labels
+    union all
+    select * from expansion_labels
+    union all
+    select * from verified_labels
+    union all
+    select * from sampled_negative_labels
+
+),
+
+labels_with_dates as (
+
+    select
+        all_labels.account_id,
+        all_labels.label,
+        all_labels.label_source,
+        all_labels.label_at,
+        case
+            when all_labels.label_source in ('ops_suspended', 'ops_cleared', 'shared_infrastructure')
+                then cast({{ dbt.dateadd('day', -1, 'cast(all_labels.label_at as date)') }} as date)
+            -- standing labels: a deterministic pseudo-random snapshot, so negatives spread
+            -- over the window like the event-driven positives do
+            else cast({{ dbt.dateadd(
+                'day',
+                'cast(floor(' ~ uniform_hash('all_labels.account_id', 'snapshot') ~ ' * snapshot_bounds.count_snapshot_dates) as integer)',
+                'snapshot_bounds.first_as_of_date') }} as date)
+        end as example_as_of_date,
+        profiles.created_date
+    from all_labels
+    inner join profiles
+        on all_labels.account_id = profiles.account_id
+    cross join snapshot_bounds
+
+)
+
+final as (
+
+    select
+        account_id,
+        label,
+        label_source,
+        label_at,
+        -- an account younger than the chosen date is joined to its first snapshot
+        case when example_as_of_date < created_date then created_date else example_as_of_date end as example_as_of_date
+    from labels_with_dates
+
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Recompute two windowed features straight from staging events and compare: a feature
+-- that saw events after as_of_date (or missed some before it) shows up here.
+with
+
+features as (
+
+    select account_id, as_of_date, count_posts_7d, count_logins_7d
+    from {{ ref('fct_account_features') }}
+
+),
+
+posts as (
+
+    select account_id, cast(posted_at as date) as posted_date from {{ ref('stg_platform__posts') }}
+
+),
+
+logins as (
+
+    select account_id, cast(attempted_at as date) as attempted_date from {{ ref('stg_platform__logins') }}
+
+),
+
+sampled_features as (
+
+    -- a deterministic sample keeps the check cheap on large warehouses
+    select * from features
+    where {{ uniform_hash('account_id', 'leak_check') }} < 0.02
+
+),
+
+recomputed as (
+
+    select
+        sampled_features.account_id,
+        sampled_features.as_of_date,
+        sampled_features.count_posts_7d,
+        sampled_features.count_logins_7d,
+        (
+            select count(*) from posts
+            where posts.account_id = sampled_features.account_id
+                and posts.posted_date <= sampled_features.as_of_date
+                and posts.posted_date > {{ dbt.dateadd('day', -7, 'sampled_features.as_of_date') }}
+        ) as expected_posts_7d,
+        (
+            select count(*) from logins
+            where logins.account_id = sampled_features.account_id
+                and logins.attempted_date <= sampled_features.as_of_date
+                and logins.attempted_date > {{ dbt.dateadd('day', -7, 'sampled_features.as_of_date') }}
+        ) as expected_logins_7d
+    from sampled_features
+
+)
+
+select *
+from recomputed
+where count_posts_7d <> expected_posts_7d
+    or count_logins_7d <> expected_logins_7d
