@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.linear_model import LogisticRegression
+
+from botsift.errors import BotsiftError
+from botsift.scoring import (
+    DeployedModel,
+    check_feature_columns,
+    decide,
+    feature_matrix,
+    score_reader,
+    verify_model_file,
+)
+
+FEATURES = ["f_a", "f_b", "f_c"]
+
+
+def _model(tmp_path, name, seed, segment="global", status="active"):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=400) > 1).astype(int)
+    clf = LogisticRegression().fit(x, y)
+    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 3]))],
+                          options={id(clf): {"zipmap": False}})
+    path = tmp_path / f"{name}.onnx"
+    data = onx.SerializeToString()
+    path.write_bytes(data)
+    dm = DeployedModel(model_version=name, segment=segment, status=status, onnx_path=path,
+                       onnx_sha256=hashlib.sha256(data).hexdigest(), features=FEATURES,
+                       feature_types=dict.fromkeys(FEATURES, "DOUBLE"),
+                       action_threshold=0.9, review_threshold=0.5)
+    return dm, clf
+
+
+def _batch(n, regions):
+    rng = np.random.default_rng(1)
+    return pa.RecordBatch.from_pydict({
+        "account_id": pa.array(np.arange(n), pa.int64()),
+        "as_of_date": pa.array([date(2026, 10, 30)] * n, pa.date32()),
+        "region": pa.array([regions[i % len(regions)] for i in range(n)]),
+        "f_a": pa.array(rng.normal(size=n)),
+        "f_b": pa.array([None if i % 7 == 0 else float(i % 5) for i in range(n)], pa.float64()),
+        "f_c": pa.array(rng.integers(0, 10, size=n), pa.int64()),
+    })
+
+
+def test_feature_matrix_stacks_in_order_with_nan_for_nulls():
+    b = _batch(20, ["eu"])
+    m = feature_matrix(b, FEATURES)
+    assert m.dtype == np.float32 and m.shape == (20, 3)
+    assert np.isnan(m[0, 1]) and not np.isnan(m[1, 1])
+    np.testing.assert_allclose(m[:, 2], b.column("f_c").to_numpy().astype(np.float32))
+
+
+def test_decide_thresholds_inclusive():
+    p = np.array([0.1, 0.5, 0.89, 0.9, 0.95])
+    assert decide(p, 0.9, 0.5).tolist() == ["none", "review", "review", "action", "action"]
+
+
+def test_verify_model_file_detects_tampering(tmp_path):
+    dm, _ = _model(tmp_path, "v1", 0)
+    assert verify_model_file(dm.onnx_path, dm.onnx_sha256)
+    dm.onnx_path.write_bytes(dm.onnx_path.read_bytes() + b"x")
+    with pytest.raises(BotsiftError, match="does not match its recorded sha256"):
+        verify_model_file(dm.onnx_path, dm.onnx_sha256)
+    with pytest.raises(BotsiftError, match="missing"):
+        verify_model_file(tmp_path / "nope.onnx", dm.onnx_sha256)
+
+
+def test_check_feature_columns_names_missing_and_retyped(tmp_path):
+    dm, _ = _model(tmp_path, "v1", 0)
+    check_feature_columns({"f_a": "DOUBLE", "f_b": "double", "f_c": "DOUBLE"}, dm, "x")
+    with pytest.raises(BotsiftError, match="feature column f_b is missing"):
+        check_feature_columns({"f_a": "DOUBLE", "f_c": "DOUBLE"}, dm, "x")
+    with pytest.raises(BotsiftError, match="f_c in x has type VARCHAR"):
+        check_feature_columns({"f_a": "DOUBLE", "f_b": "DOUBLE", "f_c": "VARCHAR"}, dm, "x")
+
+
+def test_score_reader_matches_sklearn_and_routes_regions(tmp_path):
+    glob, glob_clf = _model(tmp_path, "g1", 0)
+    eu, eu_clf = _model(tmp_path, "eu1", 5, segment="eu")
+    shadow, shadow_clf = _model(tmp_path, "s1", 9, status="shadow")
+    b = _batch(1000, ["eu", "na", "apac"])
+    reader = pa.RecordBatchReader.from_batches(b.schema, [b.slice(0, 600), b.slice(600)])
+    out = score_reader(reader, [glob, eu, shadow], datetime(2026, 11, 1)).read_all()
+    assert out.num_rows == 2000
+    x = feature_matrix(b, FEATURES)
+    active = out.filter(pa.compute.equal(out["deployment_status"], "active")).to_pandas()
+    is_eu = (active["region"] == "eu").to_numpy()
+    assert set(active.loc[is_eu, "model_version"]) == {"eu1"}
+    assert set(active.loc[~is_eu, "model_version"]) == {"g1"}
+    rows = ~np.isnan(x).any(axis=1)
+    expected = np.where(is_eu, eu_clf.predict_proba(np.nan_to_num(x))[:, 1],
+                        glob_clf.predict_proba(np.nan_to_num(x))[:, 1])
+    np.testing.assert_allclose(active["bot_probability"].to_numpy()[rows], expected[rows],
+                               rtol=1e-5, atol=1e-6)
+    sh = out.filter(pa.compute.equal(out["deployment_status"], "shadow")).to_pandas()
+    assert set(sh["model_version"]) == {"s1"} and len(sh) == 1000
