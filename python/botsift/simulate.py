@@ -852,8 +852,9 @@ def _connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(str(warehouse))
     except duckdb.IOException as exc:
         raise BotsiftError(
-            f"cannot open warehouse {warehouse}: {exc}. Another process (a dbt run, a "
-            "notebook) probably holds it open; close it and try again") from None
+            f"cannot open warehouse {warehouse}: it is probably locked by another process "
+            f"(a dbt run, a notebook); close that process and try again. DuckDB said: {exc}"
+        ) from None
     try:
         con.execute("set preserve_insertion_order = false")
         con.execute("set memory_limit = '3GB'")
