@@ -958,8 +958,11 @@ def _write_accounts(con: duckdb.DuckDBPyConnection, pop: _Population, cfg: Simul
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: con.execute(f"select count(*) from {RAW_SCHEMA}.{t}").fetchone()[0]
-            for t in RAW_TABLES}
+    counts = {}
+    for t in RAW_TABLES:
+        row = con.execute(f"select count(*) from {RAW_SCHEMA}.{t}").fetchone()
+        counts[t] = int(row[0]) if row else 0
+    return counts
 
 
 def _save_config(con: duckdb.DuckDBPyConnection, cfg: SimulationConfig) -> None:
@@ -1037,11 +1040,14 @@ def extend_simulation(warehouse: Path, days: int) -> dict[str, int]:
     loaded = _loaded_literal()
     with _connect(warehouse) as con:
         try:
-            text, done = con.execute(
+            row = con.execute(
                 f"select config_json, days_simulated from {RAW_SCHEMA}._simulation").fetchone()
-        except (duckdb.CatalogException, TypeError):
+        except duckdb.CatalogException:
+            row = None
+        if row is None:
             raise BotsiftError(f"{warehouse} holds no simulation (raw._simulation is missing): "
-                               "run `botsift simulate` first") from None
+                               "run `botsift simulate` first")
+        text, done = row
         cfg = replace(SimulationConfig.from_json(text), days=done + days)
         log.info("extending simulation in %s by %d days (days %d-%d)", warehouse, days, done,
                  done + days - 1)
