@@ -3,7 +3,9 @@
 {#- Every label joined to its feature snapshot and its cluster, with a deterministic split:
     clusters are the unit (a botnet never straddles splits), stratified by each cluster's
     majority label and region, ordered by a hash of the cluster id and cut by cumulative
-    row share into train / validation / test. -#}
+    row share into train / validation / test (strata of fewer than 20 groups are dealt out
+    in a fixed cycle instead, so each split gets some). The cycle's shares are fixed
+    (70/15/15); the vars split_*_share drive the row-share cut. -#}
 
 with
 
@@ -59,6 +61,11 @@ group_positions as (
 
     select
         group_id,
+        count(*) over (partition by stratum_label, stratum_region) as count_stratum_groups,
+        row_number() over (
+            partition by stratum_label, stratum_region
+            order by group_order, group_id
+        ) - 1 as group_rank,
         (sum(count_group_examples) over (
             partition by stratum_label, stratum_region
             order by group_order, group_id
@@ -74,6 +81,19 @@ final as (
     select
         examples.*,
         case
+            -- few groups in the stratum: deal them out in a fixed 20-slot cycle (14 train,
+            -- 3 validation, 3 test) that reaches validation and test by the second and third
+            -- group, so small strata still land in every split
+            when group_positions.count_stratum_groups < 20 then
+                case cast(group_positions.group_rank as integer) % 20
+                    when 1 then 'validation'
+                    when 8 then 'validation'
+                    when 15 then 'validation'
+                    when 2 then 'test'
+                    when 12 then 'test'
+                    when 18 then 'test'
+                    else 'train'
+                end
             when group_positions.group_position < {{ var('split_train_share') }} then 'train'
             when group_positions.group_position < {{ var('split_train_share') + var('split_validation_share') }} then 'validation'
             else 'test'
