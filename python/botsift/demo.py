@@ -47,7 +47,7 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> Path:
         wh.unlink()
     simulate_platform(SimulationConfig(n_accounts=n_accounts, days=days, seed=seed), wh)
     log.info("running dbt build")
-    run_dbt(["build"], root)
+    run_dbt(["build", "--selector", "training"], root)
     elapsed = time.perf_counter() - t0
     rows = summarize_warehouse(wh)
     log.info("built in %.1f s; warehouse: %s", elapsed, wh)

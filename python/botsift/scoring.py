@@ -7,6 +7,7 @@ is scored by every deployed model, and leaves as an Arrow batch that DuckDB writ
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import queue
 import threading
@@ -21,7 +22,7 @@ import pyarrow as pa
 from botsift.errors import BotsiftError
 
 __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
-           "feature_matrix", "score_batches", "score_reader", "verify_model_file"]
+           "explain_top_features", "feature_matrix", "score_batches", "score_reader", "verify_model_file"]
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,11 @@ SCORE_SCHEMA = pa.schema([
     ("deployment_status", pa.string()),
     ("bot_probability", pa.float64()),
     ("decision", pa.string()),
+    ("top_features", pa.string()),
     ("scored_at", pa.timestamp("us")),
 ])
+
+TOP_FEATURES = 3
 
 
 @dataclass
@@ -65,6 +69,7 @@ class DeployedModel:
     feature_types: dict[str, str]
     action_threshold: float
     review_threshold: float
+    explain: dict | None = None
     _session: object = field(default=None, repr=False)
 
     def session(self):  # type: ignore[no-untyped-def]
@@ -87,6 +92,34 @@ class DeployedModel:
         prob_name = "probabilities" if "probabilities" in outputs else outputs[-1]
         probs = sess.run([prob_name], {name: matrix})[0]
         return np.asarray(probs[:, 1] if probs.ndim == 2 else probs, dtype=np.float64)
+
+
+def explain_top_features(matrix: np.ndarray, explain: dict | None, features: Sequence[str],
+                         rows: np.ndarray, k: int = TOP_FEATURES) -> list[str | None]:
+    """Top contributing features per flagged row, from the logistic-regression terms.
+
+    ``explain`` holds the fitted imputer fill values, scaler mean and scale and coefficients
+    (in feature order); a term is ``coef * (x - mean) / scale`` in log-odds. Returns a JSON
+    list of ``{"feature", "value", "contribution"}`` for each row in ``rows`` (None elsewhere).
+    """
+    out: list[str | None] = [None] * matrix.shape[0]
+    if explain is None or not rows.any():
+        return out
+    fill = np.asarray(explain["impute"], dtype=np.float64)
+    mean = np.asarray(explain["mean"], dtype=np.float64)
+    scale = np.asarray(explain["scale"], dtype=np.float64)
+    coef = np.asarray(explain["coef"], dtype=np.float64)
+    idx = np.flatnonzero(rows)
+    x = matrix[idx].astype(np.float64)
+    x = np.where(np.isnan(x), fill, x)
+    terms = coef * (x - mean) / np.where(scale == 0, 1.0, scale)
+    top = np.argsort(-terms, axis=1)[:, :k]
+    for r, i in enumerate(idx):
+        out[i] = json.dumps([
+            {"feature": features[j], "value": round(float(x[r, j]), 4),
+             "contribution": round(float(terms[r, j]), 4)}
+            for j in top[r] if terms[r, j] > 0])
+    return out
 
 
 def verify_model_file(path: Path, expected_sha256: str) -> bytes:
@@ -188,16 +221,18 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
             version = np.empty(n, dtype=object)
             segment = np.empty(n, dtype=object)
             decision = np.empty(n, dtype=object)
+            reasons: list[str | None] = [None] * n
             rest = np.ones(n, dtype=bool)
             for seg, model in segs.items():
                 if seg == "global":
                     continue
                 mask = regions == seg
                 if mask.any():
-                    _fill(model, matrix, mask, prob, version, segment, decision, features)
+                    _fill(model, matrix, mask, prob, version, segment, decision, reasons, features)
                     rest &= ~mask
             if rest.any():
-                _fill(segs["global"], matrix, rest, prob, version, segment, decision, features)
+                _fill(segs["global"], matrix, rest, prob, version, segment, decision, reasons,
+                      features)
             yield pa.RecordBatch.from_arrays([
                 batch.column("account_id").cast(pa.int64()),
                 batch.column("as_of_date").cast(pa.date32()),
@@ -207,13 +242,14 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
                 pa.array(np.full(n, status, dtype=object), type=pa.string()),
                 pa.array(prob, type=pa.float64()),
                 pa.array(decision, type=pa.string()),
+                pa.array(reasons, type=pa.string()),
                 pa.array(np.full(n, ts.value, dtype="int64"), type=pa.timestamp("us")),
             ], schema=SCORE_SCHEMA)
 
 
 def _fill(model: DeployedModel, matrix: np.ndarray, mask: np.ndarray, prob: np.ndarray,
           version: np.ndarray, segment: np.ndarray, decision: np.ndarray,
-          features: Sequence[str]) -> None:
+          reasons: list[str | None], features: Sequence[str]) -> None:
     if list(model.features) != list(features):
         raise BotsiftError(
             f"model {model.model_version} ({model.segment}) expects a different feature list "
@@ -224,7 +260,14 @@ def _fill(model: DeployedModel, matrix: np.ndarray, mask: np.ndarray, prob: np.n
     prob[mask] = p
     version[mask] = model.model_version
     segment[mask] = model.segment
-    decision[mask] = decide(p, model.action_threshold, model.review_threshold)
+    d = decide(p, model.action_threshold, model.review_threshold)
+    decision[mask] = d
+    if model.explain is not None:
+        flagged = np.zeros(len(mask), dtype=bool)
+        flagged[mask] = d != "none"
+        for i, r in enumerate(explain_top_features(matrix, model.explain, features, flagged)):
+            if r is not None:
+                reasons[i] = r
 
 
 def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:

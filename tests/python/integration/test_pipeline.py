@@ -24,7 +24,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     old = os.environ.get("BOTSIFT_WAREHOUSE")
     os.environ["BOTSIFT_WAREHOUSE"] = str(wh)
     try:
-        run_dbt(["build", "--target-path", str(tmp / "target")], ROOT, quiet=True)
+        run_dbt(["build", "--selector", "training", "--target-path", str(tmp / "target")], ROOT, quiet=True)
     finally:
         if old is None:
             os.environ.pop("BOTSIFT_WAREHOUSE", None)

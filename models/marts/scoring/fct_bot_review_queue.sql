@@ -1,0 +1,50 @@
+{{ config(materialized='table') }}
+
+{#- Accounts the active model flags on the latest scored snapshot, ranked for reviewers:
+    'action' before 'review', then by probability. top_features says why (the largest
+    logistic-regression terms of the account's features). -#}
+
+with
+
+scores as (
+
+    select * from {{ ref('fct_bot_scores') }}
+    where deployment_status = 'active'
+
+),
+
+latest as (
+
+    select max(as_of_date) as as_of_date from scores
+
+),
+
+flagged as (
+
+    select scores.*
+    from scores
+    inner join latest
+        on scores.as_of_date = latest.as_of_date
+    where scores.decision in ('review', 'action')
+
+),
+
+final as (
+
+    select
+        row_number() over (
+            order by case when decision = 'action' then 0 else 1 end, bot_probability desc, account_id
+        ) as queue_rank,
+        account_id,
+        as_of_date,
+        region,
+        bot_probability,
+        decision,
+        model_version,
+        top_features,
+        scored_at
+    from flagged
+
+)
+
+select * from final

@@ -1,0 +1,163 @@
+"""What the ``ml_bot_scores`` dbt Python model runs: registry lookup, checks, batch scoring.
+
+The dbt model itself is a thin adapter (``models/marts/scoring/ml_bot_scores.py``); all logic
+lives here so pytest reaches it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from botsift.errors import BotsiftError
+from botsift.scoring import DeployedModel, check_feature_columns, score_reader
+
+__all__ = ["REGISTRY_TABLE", "dates_to_score", "dbt_score_model", "deployed_models", "score_snapshot"]
+
+log = logging.getLogger(__name__)
+
+REGISTRY_TABLE = "registry.model_versions"
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema, table]).fetchall()[0][0])
+
+
+def deployed_models(con: duckdb.DuckDBPyConnection, statuses: tuple[str, ...] = ("active", "shadow"),
+                    ) -> list[DeployedModel]:
+    """Return the deployed (active, and shadow if any) models from the warehouse registry.
+
+    Raises
+    ------
+    BotsiftError
+        If the registry does not exist or no model is active.
+    """
+    if not _relation_exists(con, "registry", "model_versions"):
+        raise BotsiftError(
+            "no model registry in this warehouse (registry.model_versions): train and promote a "
+            "model (botsift train; botsift models promote VERSION) or build without scoring "
+            "(dbt build --selector training)")
+    rows = con.execute(
+        f"select model_version, segment, status, onnx_path, onnx_sha256, action_threshold, "
+        f"review_threshold, card from {REGISTRY_TABLE} where status in "
+        f"({', '.join('?' for _ in statuses)}) order by status, segment", list(statuses)).fetchall()
+    if not any(r[2] == "active" for r in rows):
+        raise BotsiftError(
+            "no active model in registry.model_versions: promote one "
+            "(botsift models promote VERSION) or build without scoring (dbt build --selector training)")
+    models = []
+    for version, segment, status, path, sha, action, review, card_json in rows:
+        card: dict[str, Any] = json.loads(card_json) if isinstance(card_json, str) else dict(card_json)
+        features = list(card["features"])
+        types = card.get("feature_types") or {}
+        models.append(DeployedModel(
+            model_version=version, segment=segment, status=status, onnx_path=Path(path),
+            onnx_sha256=sha, features=features, feature_types=dict(types),
+            action_threshold=float(action), review_threshold=float(review),
+            explain=card.get("explain")))
+    return models
+
+
+def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, this: str | None,
+                   models: list[DeployedModel], backfill_days: int) -> list[str]:
+    """Pick the as-of dates this run scores.
+
+    A first build scores the last ``backfill_days`` snapshots (so monitoring has a history);
+    an incremental run scores every snapshot newer than what each deployed version has
+    scored, and re-scores the latest one (idempotent: same rows replace the same keys).
+    """
+    all_dates = sorted(r[0] for r in features.project("as_of_date").distinct().fetchall())
+    if not all_dates:
+        return []
+    latest = all_dates[-1]
+    backfill = all_dates[-max(1, backfill_days):]
+    if this is None:
+        return [str(d) for d in backfill]
+    wanted = {latest}
+    for m in models:
+        done = con.execute(f"select max(as_of_date) from {this} where model_version = ?",
+                           [m.model_version]).fetchall()[0][0]
+        wanted.update(d for d in backfill if done is None or d > done)
+    return [str(d) for d in sorted(wanted)]
+
+
+def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
+                   this: str | None = None, batch_size: int = 65_536,
+                   backfill_days: int = 1, scored_at: datetime | None = None) -> pa.RecordBatchReader:
+    """Score feature snapshots with every deployed model, lazily, batch by batch.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection dbt runs the model on (scoring reads through a cursor of it).
+    features : duckdb.DuckDBPyRelation
+        The feature relation (``fct_account_features``).
+    this : str, optional
+        The existing score table on an incremental run.
+
+    Returns
+    -------
+    pyarrow.RecordBatchReader
+        Score rows (:data:`botsift.scoring.SCORE_SCHEMA`), produced as DuckDB consumes them.
+
+    Raises
+    ------
+    BotsiftError
+        No active model, a model file that fails its sha256, or a feature column that is
+        missing or has another type than at training.
+    """
+    models = deployed_models(con)
+    columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
+    for m in models:
+        check_feature_columns(columns, m, "fct_account_features")
+        m.session()  # verify sha256 and load now, so a bad file fails before any row is written
+    dates = dates_to_score(con, features, this, models, backfill_days)
+    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
+    cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *models[0].features])
+    date_list = ", ".join(f"date '{d}'" for d in dates) or "null"
+    log.info("scoring %d snapshot date(s) with %s", len(dates),
+             ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
+    reader = features.filter(f"as_of_date in ({date_list})").project(cols).fetch_record_batch(batch_size)
+    fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
+    out = score_reader(reader, models, scored_at)
+    if fail_after:
+        out = _failing(out, fail_after)
+    return out
+
+
+def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
+                    this: str | None, batch_size: object, backfill_days: object) -> pa.RecordBatchReader:
+    """Entry point of the ``ml_bot_scores`` dbt model.
+
+    A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as
+    one line naming the cause (dbt formats the model's exception with ``traceback``, which
+    honours ``sys.tracebacklimit``; the build is failing at that point anyway).
+    """
+    try:
+        return score_snapshot(con, features, this=this, batch_size=int(batch_size or 65_536),
+                              backfill_days=int(backfill_days or 1))
+    except BotsiftError as exc:
+        sys.tracebacklimit = 0
+        raise BotsiftError(str(exc)) from None
+
+
+def _failing(reader: pa.RecordBatchReader, after: int) -> pa.RecordBatchReader:
+    """Fault injection for the interrupted-refresh test: die after ``after`` batches."""
+    def gen():  # type: ignore[no-untyped-def]
+        for i, b in enumerate(reader):
+            if i >= after:
+                log.error("BOTSIFT_FAIL_AFTER_BATCHES=%d: simulating a crash mid-refresh", after)
+                time.sleep(0.1)
+                os._exit(137)
+            yield b
+    return pa.RecordBatchReader.from_batches(reader.schema, gen())
