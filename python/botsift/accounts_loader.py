@@ -879,7 +879,11 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LoadSummary:
-    """What one load did; ``rows_read == rows_loaded + rows_quarantined + collapsed_duplicates``."""
+    """What one load did.
+
+    ``rows_read + label_rows_read == rows_loaded + rows_quarantined + collapsed_duplicates +
+    label_rows_applied`` (the label terms are zero without a separate labels file).
+    """
 
     mapping: str
     files: list[str]
@@ -888,6 +892,8 @@ class LoadSummary:
     rows_loaded: int
     rows_quarantined: int
     collapsed_duplicates: int
+    label_rows_read: int
+    label_rows_applied: int
     labels_loaded: int
     bots: int
     humans: int
@@ -903,7 +909,9 @@ class LoadSummary:
             f"mapping {self.mapping}: {len(self.files)} file(s) "
             + ", ".join(f"{Path(f).name} ({self.encodings.get(Path(f).name, '?')})" for f in self.files),
             f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined "
-            f"{self.rows_quarantined:,} + collapsed duplicates {self.collapsed_duplicates:,}",
+            f"{self.rows_quarantined:,} + collapsed duplicates {self.collapsed_duplicates:,}"
+            + (f" + label rows applied {self.label_rows_applied:,} (of {self.label_rows_read:,} "
+               "label rows read)" if self.label_rows_read else ""),
             f"labels {self.labels_loaded:,} (bots {self.bots:,}, humans {self.humans:,}) -> raw.ops_reviews",
             f"ambiguous dates resolved {self.ambiguous_dates:,}; created_at from snowflake id "
             f"{self.snowflake_fallbacks:,}",
@@ -992,12 +1000,14 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
         quarantined = con.execute(
             f"select count(*) from {RAW_SCHEMA}.{QUARANTINE_TABLE} where _loaded_at = ?",
             [now]).fetchall()[0][0]
-        if loaded + quarantined + parsed.collapsed_duplicates != parsed.rows_read:
+        if (loaded + quarantined + parsed.collapsed_duplicates + parsed.label_rows_applied
+                != parsed.rows_read + parsed.label_rows_read):
             con.execute("rollback")
             raise BotsiftError(
-                f"load does not reconcile in the warehouse: read {parsed.rows_read}, wrote "
-                f"{loaded} accounts and {quarantined} quarantine rows, collapsed "
-                f"{parsed.collapsed_duplicates}; rolled back")
+                f"load does not reconcile in the warehouse: read {parsed.rows_read} rows "
+                f"(+{parsed.label_rows_read} label rows), wrote {loaded} accounts and "
+                f"{quarantined} quarantine rows, collapsed {parsed.collapsed_duplicates}, "
+                f"applied {parsed.label_rows_applied} label rows; rolled back")
         con.execute("commit")
     finally:
         con.close()
@@ -1011,7 +1021,8 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
     summary = LoadSummary(
         mapping=parsed.mapping, files=parsed.files, encodings=parsed.encodings,
         rows_read=parsed.rows_read, rows_loaded=int(loaded), rows_quarantined=int(quarantined),
-        collapsed_duplicates=parsed.collapsed_duplicates, labels_loaded=len(reviews),
+        collapsed_duplicates=parsed.collapsed_duplicates, label_rows_read=parsed.label_rows_read,
+        label_rows_applied=parsed.label_rows_applied, labels_loaded=len(reviews),
         bots=bots, humans=len(parsed.labels) - bots, ambiguous_dates=parsed.ambiguous_dates,
         snowflake_fallbacks=parsed.snowflake_fallbacks, missing_columns=parsed.missing_columns,
         quarantine_reasons=reasons, warehouse=str(warehouse),
