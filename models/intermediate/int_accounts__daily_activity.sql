@@ -15,12 +15,7 @@
 ] -%}
 {%- set max_metrics = ['max_accounts_on_ip', 'max_accounts_on_device'] -%}
 
-{%- macro branch(values) -%}
-    {%- for m in sum_metrics + max_metrics %}
-        {{ values.get(m, '0') }} as {{ m }}{{ ',' if not loop.last }}
-    {%- endfor %}
-{%- endmacro -%}
-
+{%- set all_metrics = sum_metrics + max_metrics -%}
 with
 
 posts as (
@@ -58,7 +53,7 @@ daily_posts as (
     select
         account_id,
         posted_date as activity_date,
-        {{ branch({
+        {{ metric_columns({
             'count_posts': 'count(*)',
             'count_repeat_posts': 'sum(is_repeat_30d)',
             'count_reply_posts': 'sum(is_reply)',
@@ -69,7 +64,7 @@ daily_posts as (
             'sum_gap_seconds': 'coalesce(sum(cast(gap_seconds as double)), 0)',
             'sum_gap_seconds_sq': 'coalesce(sum(cast(gap_seconds as double) * cast(gap_seconds as double)), 0)',
             'count_gaps': 'count(gap_seconds)',
-        }) }}
+        }, all_metrics) }}
     from posts
     group by account_id, posted_date
 
@@ -80,7 +75,7 @@ daily_reach as (
     select
         account_id,
         activity_date,
-        {{ branch({'count_distinct_reached': 'count_distinct_reached'}) }}
+        {{ metric_columns({'count_distinct_reached': 'count_distinct_reached'}, all_metrics) }}
     from reach
 
 ),
@@ -90,13 +85,13 @@ daily_logins as (
     select
         account_id,
         attempted_date as activity_date,
-        {{ branch({
+        {{ metric_columns({
             'count_logins': 'count(*)',
             'count_failed_logins': 'sum(case when is_success then 0 else 1 end)',
             'count_co_logins': 'sum(has_co_login_10m)',
             'max_accounts_on_ip': 'max(count_accounts_on_ip)',
             'max_accounts_on_device': 'max(count_accounts_on_device)',
-        }) }}
+        }, all_metrics) }}
     from logins
     group by account_id, attempted_date
 
@@ -107,7 +102,7 @@ daily_follows_made as (
     select
         follower_account_id as account_id,
         followed_date as activity_date,
-        {{ branch({'count_follows_made': 'count(*)'}) }}
+        {{ metric_columns({'count_follows_made': 'count(*)'}, all_metrics) }}
     from follow_edges
     group by follower_account_id, followed_date
 
@@ -118,7 +113,7 @@ daily_follows_received as (
     select
         followee_account_id as account_id,
         followed_date as activity_date,
-        {{ branch({'count_follows_received': 'count(*)'}) }}
+        {{ metric_columns({'count_follows_received': 'count(*)'}, all_metrics) }}
     from follow_edges
     group by followee_account_id, followed_date
 
@@ -129,7 +124,7 @@ daily_mutual_formed as (
     select
         follower_account_id as account_id,
         cast(mutual_at as date) as activity_date,
-        {{ branch({'count_mutual_formed': 'count(*)'}) }}
+        {{ metric_columns({'count_mutual_formed': 'count(*)'}, all_metrics) }}
     from follow_edges
     where mutual_at is not null
     group by follower_account_id, cast(mutual_at as date)
@@ -141,7 +136,7 @@ daily_interactions as (
     select
         account_id,
         cast(interacted_at as date) as activity_date,
-        {{ branch({'count_interactions': 'count(*)'}) }}
+        {{ metric_columns({'count_interactions': 'count(*)'}, all_metrics) }}
     from interactions
     group by account_id, cast(interacted_at as date)
 

@@ -139,5 +139,26 @@ def _fail(message: str) -> None:
     raise BotsiftError(message)
 
 
+@app.command("feature-report")
+def feature_report(
+    source: Annotated[str, typer.Option(help="labels: labelled training examples; truth: simulator ground truth.")] = "labels",
+) -> None:
+    """Print, per feature, bots vs humans: medians and univariate ROC AUC."""
+    from rich.table import Table
+
+    from botsift.feature_report import feature_separation
+    from botsift.project import project_dir, warehouse_path
+
+    root = project_dir()
+    rows, n_bots, n_humans = _run(feature_separation, warehouse_path(root), root, source=source)
+    table = Table(title=f"Feature separation ({source}: {n_bots:,} bots, {n_humans:,} humans)")
+    for col in ("feature", "median bots", "median humans", "ROC AUC", "separation", "null share"):
+        table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r.feature, f"{r.median_bots:.3g}", f"{r.median_humans:.3g}",
+                      f"{r.roc_auc:.3f}", f"{r.separation:.3f}", f"{r.null_share:.2f}")
+    Console().print(table)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -188,7 +188,7 @@ labels_with_dates as (
         on all_labels.account_id = profiles.account_id
     cross join snapshot_bounds
 
-)
+),
 
 final as (
 

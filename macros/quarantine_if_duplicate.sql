@@ -1,0 +1,16 @@
+{% macro quarantine_if_duplicate(key, prior_reason, order_by, reason='duplicate_id') -%}
+    {#- Quarantine rule: `reason` for every copy of `key` but one. The copy kept is the first
+        of the copies that passed all other rules (prior_reason is null), ordered by
+        `order_by` (a list of expressions; end it with every column so that the choice is
+        deterministic). Copies that failed another rule keep that reason. -#}
+    case
+        when {{ prior_reason }} is null
+            and row_number() over (
+                partition by {{ key }}
+                order by
+                    case when {{ prior_reason }} is null then 0 else 1 end,
+                    {{ order_by | join(', ') }}
+            ) > 1
+            then '{{ reason }}'
+    end
+{%- endmacro %}
