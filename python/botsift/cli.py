@@ -108,7 +108,7 @@ def evaluate(
     test_mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the test export.")] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed for folds and models.")] = 0,
-    features: Annotated[str, typer.Option(help="python (mirror of the mart) or warehouse (dbt build).")] = "python",
+    features: Annotated[str, typer.Option(help="warehouse (dbt build of the mart), python (its mirror), or auto (warehouse when the dbt project is here).")] = "auto",
     feature_set: Annotated[str, typer.Option(help="python features: mart or extended.")] = "mart",
     baselines: Annotated[Path | None, typer.Option(help="Published scores CSV (Hays 2023).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the JSON results.")] = Path("benchmarks/results"),

@@ -212,6 +212,15 @@ def _python_features(name: str, paths: Sequence[Path], mapping: AccountMapping,
     return LabelledFeatures(name, feats, labels.astype(int), "python", lines)
 
 
+def _has_warehouse_project() -> bool:
+    from botsift.project import project_dir
+
+    try:
+        return (project_dir() / "models" / "staging").is_dir()
+    except BotsiftError:
+        return False
+
+
 def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMapping,
                         workdir: Path) -> LabelledFeatures:
     """Load into a temporary warehouse and build the feature mart with dbt."""
@@ -232,8 +241,10 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
     old = os.environ.get("BOTSIFT_WAREHOUSE")
     os.environ["BOTSIFT_WAREHOUSE"] = str(warehouse)
     try:
+        # cautious: skip tests that also need models outside this selection (training marts)
         run_dbt(["build", "--select", f"+{FEATURE_MODEL}", "+fct_account_labels",
-                 "--exclude", "test_type:unit"], root, quiet=True)
+                 "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+                root, quiet=True)
     finally:
         if old is None:
             os.environ.pop("BOTSIFT_WAREHOUSE", None)
@@ -376,7 +387,7 @@ def read_baseline(path: Path | None, name: str, depth: int = 4) -> dict[str, flo
 def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
              test_paths: Sequence[Path] | None = None,
              test_mapping: AccountMapping | None = None, folds: int = 5, seed: int = 0,
-             feature_source: str = "python", feature_set: str = "mart",
+             feature_source: str = "auto", feature_set: str = "mart",
              baselines: Path | None = None, models: Sequence[str] = MODELS,
              workdir: Path | None = None, n_jobs: int = -1) -> EvaluationResult:
     """Cross-validate on one dataset, or train on one and test on another.
@@ -391,8 +402,9 @@ def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
         Number of CV folds.
     seed : int
         Seeds the folds and every model.
-    feature_source : {"python", "warehouse"}
-        Where features come from (see the module docstring).
+    feature_source : {"auto", "python", "warehouse"}
+        Where features come from (see the module docstring); ``auto`` is ``warehouse`` when
+        the dbt project with its staging layer is at hand, else ``python``.
     feature_set : {"mart", "extended"}
         Python path only: the mart's features, or extended with extra counters.
     baselines : Path or None
@@ -418,6 +430,12 @@ def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
         raise BotsiftError(f"unknown models {sorted(unknown)}; choose from {', '.join(MODELS)}")
     if folds < 2:
         raise BotsiftError("folds must be at least 2")
+
+    if feature_source == "auto":
+        feature_source = "warehouse" if _has_warehouse_project() else "python"
+    if feature_source == "warehouse" and feature_set != "mart":
+        raise BotsiftError("feature_set extended exists for python features only: the warehouse "
+                           "path uses the mart's own feature list")
 
     def features_of(paths: Sequence[Path], mapping: AccountMapping) -> LabelledFeatures:
         if feature_source == "python":

@@ -95,7 +95,7 @@ def test_informative_features_drops_null_and_constant() -> None:
 def test_cross_validation_on_synthetic_export(tmp_path: Path) -> None:
     csv_path, mapping = _write_synthetic(tmp_path, 300, seed=1)
     r = evaluate([csv_path], load_mapping(mapping), folds=3, seed=0,
-                 models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1)
+                 models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1, feature_source="python")
     assert r.mode == "cv" and r.rows_train == 300
     assert "is_verified" in r.dropped_features and "has_profile_url" in r.dropped_features
     assert list(r.scores) == ["without_verified"]           # verified carries nothing here
@@ -103,7 +103,7 @@ def test_cross_validation_on_synthetic_export(tmp_path: Path) -> None:
         assert r.scores["without_verified"][model]["accuracy"] > 0.9
         assert r.scores["without_verified"][model]["roc_auc"] > 0.95
     again = evaluate([csv_path], load_mapping(mapping), folds=3, seed=0,
-                     models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1)
+                     models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1, feature_source="python")
     assert again.scores == r.scores                          # same seed, same figures
     assert json.loads(r.to_json())["train"] == "synth"
     assert any("| without_verified | hist_gb |" in line for line in format_result(r))
@@ -118,11 +118,11 @@ def test_cross_dataset_and_baseline(tmp_path: Path) -> None:
                                                  "f1": 0.75, "balanced_accuracy": 0.85}
     assert read_baseline(baselines, "gamma") is None
     r = evaluate([a_csv], load_mapping(a_map), test_paths=[b_csv], test_mapping=load_mapping(b_map),
-                 models=["logistic"], baselines=baselines, n_jobs=1)
+                 models=["logistic"], baselines=baselines, n_jobs=1, feature_source="python")
     assert (r.mode, r.train, r.test, r.rows_test) == ("cross", "alpha", "beta", 150)
     assert r.scores["without_verified"]["logistic"]["accuracy"] > 0.85
     cv = evaluate([a_csv], load_mapping(a_map), folds=3, models=["tree_depth4"], baselines=baselines,
-                  n_jobs=1)
+                  n_jobs=1, feature_source="python")
     assert cv.baseline == pytest.approx({"accuracy": 0.9, "precision": 0.8, "recall": 0.7,
                                          "f1": 0.75, "balanced_accuracy": 0.85})
     assert any("Hays 2023" in line for line in format_result(cv))
@@ -133,9 +133,9 @@ def test_single_class_and_bad_arguments_raise(tmp_path: Path) -> None:
     frame = pd.read_csv(csv_path)
     frame.assign(bot=1).to_csv(csv_path, index=False)
     with pytest.raises(BotsiftError, match="one class"):
-        evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"], n_jobs=1)
+        evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"], n_jobs=1, feature_source="python")
     with pytest.raises(BotsiftError, match="unknown models"):
-        evaluate([csv_path], load_mapping(mapping), models=["svm"])
+        evaluate([csv_path], load_mapping(mapping), models=["svm"], feature_source="python")
     with pytest.raises(BotsiftError, match="feature source"):
         frame.to_csv(csv_path, index=False)
         evaluate([csv_path], load_mapping(mapping), feature_source="spark", models=["logistic"])
@@ -147,7 +147,7 @@ def test_cli_evaluate_writes_json(tmp_path: Path) -> None:
     csv_path, mapping = _write_synthetic(tmp_path, 120, seed=5)
     out = tmp_path / "results"
     res = CliRunner().invoke(app, ["evaluate", str(csv_path), "--mapping", str(mapping),
-                                   "--folds", "3", "--out", str(out)])
+                                   "--folds", "3", "--features", "python", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "3-fold stratified CV on synth" in res.output
     saved = json.loads((out / "evaluate_cv_synth_python_mart.json").read_text())
