@@ -41,16 +41,18 @@ final as (
         {{ safe_divide(
             "length(screen_name) - length(" ~ regexp_replace_all('screen_name', '[0-9]', '') ~ ")",
             'length(screen_name)') }} as screen_name_digit_ratio,
-        count(*) over (
+        -- an unknown sign-up IP (account exports have none) links no accounts: without this
+        -- every null-IP account would share one partition and count the whole export
+        case when signup_ip_hash is null then 0 else count(*) over (
             partition by signup_ip_hash
             order by created_epoch
             range between 3600 preceding and current row
-        ) - 1 as count_signup_ip_burst_1h,
-        count(*) over (
+        ) - 1 end as count_signup_ip_burst_1h,
+        case when signup_ip_hash is null then 0 else count(*) over (
             partition by signup_ip_hash
             order by created_epoch
             range between unbounded preceding and current row
-        ) - 1 as count_signup_ip_earlier_accounts
+        ) - 1 end as count_signup_ip_earlier_accounts
     from with_signup_neighbours
 
 )

@@ -75,6 +75,70 @@ def demo(
     _run(run_demo, n_accounts=accounts, days=days, seed=seed)
 
 
+@app.command("load-accounts")
+def load_accounts_command(
+    paths: Annotated[list[Path], typer.Argument(help="Export files, or folders holding them.")],
+    format: Annotated[str | None, typer.Option("--format", help="csv, parquet or json (default: from the suffix).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML (see python/botsift/presets).")] = None,
+    preset: Annotated[str | None, typer.Option(help="A shipped mapping: cresci-2015, caverlee-2011, kaggle-2017.")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Separate labels file: the key column and a label column.")] = None,
+    replace: Annotated[bool, typer.Option(help="Empty every raw table first.")] = False,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+) -> None:
+    """Load an account export into raw.accounts (and labels into raw.ops_reviews)."""
+    from botsift.accounts_loader import load_accounts, load_mapping
+    from botsift.project import warehouse_path
+
+    if mapping is not None and preset is not None:
+        _run(_fail, "give --mapping or --preset, not both")
+    mp = _run(load_mapping, mapping, preset=preset)
+    summary = _run(load_accounts, paths, warehouse or warehouse_path(), mapping=mp, fmt=format,
+                   labels_file=labels, replace=replace)
+    for line in summary.lines():
+        console.print(line, highlight=False)
+
+
+@app.command()
+def evaluate(
+    paths: Annotated[list[Path], typer.Argument(help="The (training) export files or folder.")],
+    preset: Annotated[str | None, typer.Option(help="Mapping preset of the training export.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the training export.")] = None,
+    test_on: Annotated[list[Path] | None, typer.Option(help="Test on this export instead of cross-validating.")] = None,
+    test_preset: Annotated[str | None, typer.Option(help="Mapping preset of the test export.")] = None,
+    test_mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the test export.")] = None,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for folds and models.")] = 0,
+    features: Annotated[str, typer.Option(help="warehouse (dbt build of the mart), python (its mirror), or auto (warehouse when the dbt project is here).")] = "auto",
+    feature_set: Annotated[str, typer.Option(help="python features: mart or extended.")] = "mart",
+    baselines: Annotated[Path | None, typer.Option(help="Published scores CSV (Hays 2023).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON results.")] = Path("benchmarks/results"),
+) -> None:
+    """Cross-validate on one labelled export, or train on one and test on another."""
+    from botsift.accounts_loader import load_mapping
+    from botsift.evaluate_datasets import evaluate as run_evaluation
+    from botsift.evaluate_datasets import format_result
+
+    train_mp = _run(load_mapping, mapping, preset=preset)
+    test_mp = _run(load_mapping, test_mapping, preset=test_preset) if test_on else None
+    if baselines is None:
+        guess = paths[0].resolve().parent / "baselines" / "hays2023_tree_scores.csv"
+        baselines = guess if guess.is_file() else None
+    result = _run(run_evaluation, paths, train_mp, test_paths=test_on, test_mapping=test_mp,
+                  folds=folds, seed=seed, feature_source=features, feature_set=feature_set,
+                  baselines=baselines)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = (f"evaluate_cv_{result.train}" if result.mode == "cv"
+            else f"evaluate_{result.train}_to_{result.test}")
+    target = out / f"{stem}_{result.feature_source}_{feature_set}.json"
+    target.write_text(result.to_json())
+    typer.echo("\n".join(format_result(result)))
+    console.print(f"saved {target}", highlight=False)
+
+
+def _fail(message: str) -> None:
+    raise BotsiftError(message)
+
+
 @app.command("feature-report")
 def feature_report(
     source: Annotated[str, typer.Option(help="labels: labelled training examples; truth: simulator ground truth.")] = "labels",

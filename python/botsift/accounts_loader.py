@@ -1,0 +1,1052 @@
+"""Load a real account export (CSV, Parquet, JSON) into ``raw.accounts`` through a column mapping.
+
+Real exports are messy. This module turns one or more export files plus a mapping file into
+rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and labels into
+``raw.ops_reviews``, and accounts for every row it read:
+
+* **Encoding**: each text file is decoded as UTF-8 (a BOM is dropped); if that fails, with the
+  mapping's ``fallback_encoding`` (default ``latin-1``, which never fails, so no byte is lost
+  or turned into U+FFFD).
+* **Booleans**: ``1``/``1.0``/``true``/``t``/``yes``/``y`` are true, ``0``/``0.0``/``false``/
+  ``f``/``no``/``n`` and blank are false (exports write false as blank); anything else
+  quarantines the row.
+* **Dates**: Twitter format (``Sat Oct 17 22:35:31 +0000 2015``), ISO 8601 with or without a
+  time or offset, and ``a/b/Y [H:M[:S]]``. A slashed date is day-first when ``a > 12``,
+  month-first when ``b > 12``; when both are at most 12 (ambiguous), the candidate closest to
+  the creation time encoded in the account's Twitter snowflake id wins when that id is valid,
+  otherwise the column's ``day_first`` option decides (default true). Times are stored as
+  naive UTC. An unparseable or missing ``created_at`` falls back to the snowflake time when the
+  id is a valid snowflake; otherwise the row is quarantined.
+* **Keys**: ``key.strategy: numeric`` uses the key column as the BIGINT account id (it must be
+  an integer: ``7.01E+17`` is a spreadsheet-mangled id and is quarantined); ``hash`` derives a
+  stable positive BIGINT from the (lower-cased) key text, for exports whose ids are unusable.
+* **Duplicates**: rows identical in every source field (and label) collapse to one and are
+  counted as ``collapsed_duplicates``. Rows with the same key but different labels are all
+  quarantined (``conflicting_labels``). Rows with the same key and label but different values
+  keep the copy with the latest ``exported_at`` (then the first read); the others are
+  quarantined (``duplicate_key``).
+* **Quarantine**: every row that is not loaded and not an exact duplicate is written to
+  ``raw.load_quarantine`` with its file, 1-based data row number, reason and the raw row as
+  JSON.
+* **Reconciliation**: rows read = loaded + quarantined + collapsed duplicates, checked against
+  the rows actually written; a mismatch raises.
+
+Labels are written as ``raw.ops_reviews`` rows (``suspended_spam`` for bots, ``cleared`` for
+humans, note ``imported label from <file>``) so the standard label pipeline
+(``stg_ops__reviews`` -> ``fct_account_labels``) picks them up with no special case. Their
+``reviewed_at`` is the day after the latest ``exported_at`` of the load (at 00:00): the label
+pipeline joins an ops label to the feature snapshot of the day before the review, which in
+account-metadata mode is the export date. When a file carries no export time, ``exported_at``
+defaults to the end of the day before the load so that this review time is not in the future.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import yaml  # type: ignore[import-untyped]
+
+from botsift.errors import BotsiftError
+from botsift.schema import RAW_SCHEMA, RAW_TABLES, raw_ddl
+
+__all__ = [
+    "AccountMapping",
+    "LoadSummary",
+    "ParsedAccounts",
+    "PRESETS",
+    "load_accounts",
+    "load_mapping",
+    "parse_accounts",
+    "parse_bool",
+    "parse_timestamp",
+    "preset_path",
+    "snowflake_time",
+    "stable_id",
+]
+
+log = logging.getLogger(__name__)
+
+PRESETS = ("cresci-2015", "caverlee-2011", "kaggle-2017")
+"""Mapping presets shipped with the package (``botsift/presets/<name>.yml``)."""
+
+QUARANTINE_TABLE = "load_quarantine"
+_ACCOUNT_COLUMNS = [f.name for f in RAW_TABLES["accounts"]]
+_MAPPABLE = [c for c in _ACCOUNT_COLUMNS if c not in ("id", "_loaded_at")]
+_TRUE = {"1", "1.0", "true", "t", "yes", "y"}
+_FALSE = {"", "0", "0.0", "false", "f", "no", "n"}
+_INVALID_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+_TWITTER_EPOCH_MS = 1288834974657
+_SNOWFLAKE_MIN = 1 << 32  # ids below this are pre-snowflake sequential ids
+_SLASHED = re.compile(
+    r"^\s*(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_DIGITS = re.compile(r"^[+-]?\d+$")
+_INT_FLOAT = re.compile(r"^[+-]?\d+\.0*$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Value parsers
+# ---------------------------------------------------------------------------------------------
+def parse_bool(value: Any) -> bool:
+    """Parse an export boolean: 1/blank, TRUE/FALSE, True/False, yes/no.
+
+    Parameters
+    ----------
+    value : Any
+        The raw value (string, number, bool or None).
+
+    Returns
+    -------
+    bool
+        Blank and None are false: exports write a false flag as an empty cell.
+
+    Raises
+    ------
+    ValueError
+        If the value is not a recognised boolean.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        if value in (0, 1):
+            return bool(value)
+        raise ValueError(f"not a boolean: {value!r}")
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def parse_int(value: Any) -> int | None:
+    """Parse an integer counter; blank is None; ``12.0`` is 12; ``1.2E+3`` is rejected.
+
+    Raises
+    ------
+    ValueError
+        If the value is not an integer written exactly.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"not an integer: {value!r}")
+    text = str(value).strip()
+    if text == "":
+        return None
+    if _DIGITS.match(text):
+        return int(text)
+    if _INT_FLOAT.match(text):
+        return int(text.split(".")[0])
+    raise ValueError(f"not an integer: {value!r}")
+
+
+def snowflake_time(account_id: int | None) -> datetime | None:
+    """Return the creation time a Twitter snowflake id encodes, or None for non-snowflake ids.
+
+    Snowflake ids (since late 2010) carry milliseconds since the Twitter epoch in their top 41
+    bits. Ids below 2**32 are older sequential ids and encode nothing.
+    """
+    if account_id is None or account_id < _SNOWFLAKE_MIN:
+        return None
+    ms = (account_id >> 22) + _TWITTER_EPOCH_MS
+    t = datetime(1970, 1, 1) + timedelta(milliseconds=ms)
+    if not datetime(2010, 11, 4) <= t <= datetime.now(UTC).replace(tzinfo=None):
+        return None
+    return t
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    return y + (2000 if y < 70 else 1900) if len(text) == 2 else y
+
+
+def parse_timestamp(value: Any, *, day_first: bool = True,
+                    hint: datetime | None = None) -> tuple[datetime | None, bool]:
+    """Parse a timestamp written in one of the formats real exports mix.
+
+    Parameters
+    ----------
+    value : Any
+        Raw value: Twitter format, ISO 8601, ``a/b/Y [H:M[:S]]``, a datetime, or blank.
+    day_first : bool
+        Reading of an ambiguous slashed date (both parts at most 12) when ``hint`` does not
+        decide it.
+    hint : datetime or None
+        Approximate true time (the snowflake creation time); the slashed-date candidate closest
+        to it wins.
+
+    Returns
+    -------
+    tuple of (datetime or None, bool)
+        The naive UTC time (None for blank) and whether the value was an ambiguous slashed date.
+
+    Raises
+    ------
+    ValueError
+        If the value is not blank and matches no format.
+    """
+    if value is None:
+        return None, False
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value, False
+    text = str(value).strip().strip('"').strip()
+    if text == "":
+        return None, False
+    m = _SLASHED.match(text)
+    if m:
+        a, b, y = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+        hh, mm, ss = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
+        cands: list[datetime] = []
+        for day, month in ((a, b), (b, a)):
+            try:
+                cands.append(datetime(y, month, day, hh, mm, ss))
+            except ValueError:
+                cands.append(None)  # type: ignore[arg-type]
+        day_first_c, month_first_c = cands
+        if day_first_c is None and month_first_c is None:
+            raise ValueError(f"not a date: {value!r}")
+        if day_first_c is None or month_first_c is None or day_first_c == month_first_c:
+            return (day_first_c or month_first_c), False
+        if hint is not None:
+            best = min((day_first_c, month_first_c), key=lambda t: abs(t - hint))
+            return best, True
+        return (day_first_c if day_first else month_first_c), True
+    for fmt in ("%a %b %d %H:%M:%S %z %Y",):
+        try:
+            return datetime.strptime(text, fmt).astimezone(UTC).replace(tzinfo=None), False
+        except ValueError:
+            pass
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a timestamp: {value!r}") from None
+    if t.tzinfo is not None:
+        t = t.astimezone(UTC).replace(tzinfo=None)
+    return t, False
+
+
+def stable_id(key: str) -> int:
+    """Return a stable positive BIGINT for a text key (first 63 bits of its SHA-256)."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mapping
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one ``raw.accounts`` column is filled: from a source column, or a constant."""
+
+    source: str | None = None
+    value: Any = None
+    transform: str | None = None  # "length_placeholder": a number n becomes "x" * n
+    day_first: bool = True
+    strip_quotes: bool = False
+
+
+@dataclass(frozen=True)
+class AccountMapping:
+    """A parsed mapping file: how an export's columns become ``raw.accounts`` rows.
+
+    See ``python/botsift/presets/*.yml`` for documented examples of every option.
+    """
+
+    name: str
+    columns: dict[str, ColumnSpec]
+    key_source: str
+    key_strategy: str = "numeric"
+    key_lowercase: bool = True
+    snowflake_source: str | None = None
+    header: bool = True
+    source_columns: tuple[str, ...] = ()
+    delimiter: str = ","
+    fallback_encoding: str = "latin-1"
+    format: str | None = None
+    files: tuple[str, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+    label_source: str | None = None
+    label_positive: tuple[str, ...] = ()
+    label_negative: tuple[str, ...] = ()
+    label_files: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether the mapping reads labels from the export itself."""
+        return bool(self.label_source or self.label_files)
+
+
+def preset_path(name: str) -> Path:
+    """Return the path of a shipped mapping preset.
+
+    Raises
+    ------
+    BotsiftError
+        If there is no preset of that name.
+    """
+    if name not in PRESETS:
+        raise BotsiftError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return Path(str(resources.files("botsift").joinpath("presets", f"{name}.yml")))
+
+
+def _label_values(values: Any) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if not isinstance(values, list):
+        values = [values]
+    return tuple(str(v).strip().lower() for v in values)
+
+
+def load_mapping(path: Path | None = None, *, preset: str | None = None) -> AccountMapping:
+    """Read a mapping YAML file (or a shipped preset).
+
+    Parameters
+    ----------
+    path : Path or None
+        The mapping file. None with no preset gives the identity mapping (the export already
+        uses our column names, keyed on a numeric ``id``).
+    preset : str or None
+        Name of a shipped preset (see :data:`PRESETS`).
+
+    Returns
+    -------
+    AccountMapping
+
+    Raises
+    ------
+    BotsiftError
+        If the file is missing or malformed.
+    """
+    if preset is not None:
+        path = preset_path(preset)
+    if path is None:
+        doc: dict[str, Any] = {"name": "identity", "key": {"source": "id"},
+                               "columns": {c: c for c in _MAPPABLE}}
+    else:
+        if not Path(path).is_file():
+            raise BotsiftError(f"mapping file {path} not found")
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise BotsiftError(f"mapping file {path} is not valid YAML: {exc}") from None
+    where = f"mapping {path or 'identity'}"
+    if not isinstance(doc, dict):
+        raise BotsiftError(f"{where}: expected a YAML mapping at the top level")
+    unknown = set(doc) - {"name", "description", "format", "files", "header", "source_columns",
+                          "delimiter", "fallback_encoding", "key", "snowflake_source",
+                          "columns", "defaults", "label"}
+    if unknown:
+        raise BotsiftError(f"{where}: unknown top-level keys {sorted(unknown)}")
+    columns: dict[str, ColumnSpec] = {}
+    for target, spec in (doc.get("columns") or {}).items():
+        if target not in _MAPPABLE:
+            raise BotsiftError(f"{where}: {target!r} is not a raw.accounts column; "
+                               f"use one of {', '.join(_MAPPABLE)}")
+        if isinstance(spec, str):
+            columns[target] = ColumnSpec(source=spec)
+        elif isinstance(spec, dict):
+            bad = set(spec) - {"source", "value", "transform", "day_first", "strip_quotes"}
+            if bad or ("source" in spec) == ("value" in spec):
+                raise BotsiftError(f"{where}: column {target!r} needs exactly one of source/value "
+                                   f"and only transform, day_first, strip_quotes besides")
+            if spec.get("transform") not in (None, "length_placeholder"):
+                raise BotsiftError(f"{where}: column {target!r}: unknown transform "
+                                   f"{spec['transform']!r} (known: length_placeholder)")
+            columns[target] = ColumnSpec(source=spec.get("source"), value=spec.get("value"),
+                                         transform=spec.get("transform"),
+                                         day_first=bool(spec.get("day_first", True)),
+                                         strip_quotes=bool(spec.get("strip_quotes", False)))
+        else:
+            raise BotsiftError(f"{where}: column {target!r} must be a source name or a mapping")
+    key = doc.get("key") or {}
+    if isinstance(key, str):
+        key = {"source": key}
+    if "source" not in key:
+        raise BotsiftError(f"{where}: `key: {{source: <column>}}` is required")
+    strategy = key.get("strategy", "numeric")
+    if strategy not in ("numeric", "hash"):
+        raise BotsiftError(f"{where}: key.strategy must be numeric or hash, not {strategy!r}")
+    defaults = dict(doc.get("defaults") or {"region": "na", "signup_client": "web"})
+    for c in defaults:
+        if c not in _MAPPABLE:
+            raise BotsiftError(f"{where}: default for unknown column {c!r}")
+    label = doc.get("label") or {}
+    label_files = {str(k): (1 if str(v).lower() in ("1", "bot", "true", "positive") else 0)
+                   for k, v in (label.get("files") or {}).items()}
+    header = bool(doc.get("header", True))
+    source_columns = tuple(doc.get("source_columns") or ())
+    if not header and not source_columns:
+        raise BotsiftError(f"{where}: header: false needs source_columns (the column names in order)")
+    fmt = doc.get("format")
+    if fmt not in (None, "csv", "parquet", "json"):
+        raise BotsiftError(f"{where}: format must be csv, parquet or json")
+    return AccountMapping(
+        name=str(doc.get("name") or (Path(path).stem if path else "identity")),
+        columns=columns,
+        key_source=str(key["source"]),
+        key_strategy=strategy,
+        key_lowercase=bool(key.get("lowercase", True)),
+        snowflake_source=doc.get("snowflake_source") or (
+            str(key["source"]) if strategy == "numeric" else None),
+        header=header,
+        source_columns=source_columns,
+        delimiter=str(doc.get("delimiter", ",")),
+        fallback_encoding=str(doc.get("fallback_encoding", "latin-1")),
+        format=fmt,
+        files=tuple(doc.get("files") or ()),
+        defaults=defaults,
+        label_source=label.get("source"),
+        label_positive=_label_values(label.get("positive", ["1", "true", "bot"])),
+        label_negative=_label_values(label.get("negative", ["0", "false", "human"])),
+        label_files=label_files,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _SourceRow:
+    file: str
+    row_number: int
+    values: dict[str, Any]
+    file_label: int | None
+
+
+def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        log.info("%s is not valid UTF-8; decoding as %s", name, fallback)
+        return raw.decode(fallback), fallback
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
+    return "csv"
+
+
+def _read_file(path: Path, mapping: AccountMapping, fmt: str | None) -> tuple[list[dict[str, Any]], str]:
+    """Read one export file into a list of {source column: raw value} dicts."""
+    kind = _format_of(path, fmt or mapping.format)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist(), "parquet"
+    raw = path.read_bytes()
+    text, encoding = _decode(raw, mapping.fallback_encoding, path.name)
+    if kind == "json":
+        stripped = text.lstrip()
+        try:
+            if stripped.startswith("["):
+                rows = json.loads(text)
+            else:
+                rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
+        if not all(isinstance(r, dict) for r in rows):
+            raise BotsiftError(f"{path}: expected JSON objects, one per account")
+        return rows, encoding
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    records = list(reader)
+    if mapping.header:
+        if not records:
+            raise BotsiftError(f"{path}: empty file (no header row)")
+        names = [n.strip() for n in records[0]]
+        body = records[1:]
+    else:
+        names = list(mapping.source_columns)
+        body = records
+    out = []
+    for rec in body:
+        if not rec or (len(rec) == 1 and rec[0].strip() == ""):
+            out.append({"__blank__": True})
+            continue
+        row: dict[str, Any] = dict(zip(names, rec, strict=False))
+        if len(rec) != len(names):
+            row["__width__"] = len(rec)
+        out.append(row)
+    return out, encoding
+
+
+def _expand(paths: Sequence[Path], mapping: AccountMapping) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found: list[Path] = []
+            if mapping.files:
+                for name in mapping.files:
+                    found.extend(sorted(p.glob(name)))
+            else:
+                found = sorted(q for q in p.iterdir() if q.is_file()
+                               and q.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl"))
+            if not found:
+                raise BotsiftError(f"{p}: no export files found (looked for "
+                                   f"{', '.join(mapping.files) or 'csv/tsv/txt/parquet/json'})")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise BotsiftError(f"{p}: no such file or directory")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing rows
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ParsedAccounts:
+    """The result of parsing exports: account rows, labels, quarantine and counts.
+
+    ``accounts`` holds one dict per loaded account with the ``raw.accounts`` columns (no
+    ``_loaded_at``); ``labels`` maps account id to (label, file); ``quarantine`` holds dicts
+    with file, row_number, source_key, reason and raw_row (JSON).
+    """
+
+    mapping: str
+    files: list[str]
+    encodings: dict[str, str]
+    accounts: list[dict[str, Any]]
+    labels: dict[int, tuple[int, str]]
+    quarantine: list[dict[str, Any]]
+    rows_read: int
+    collapsed_duplicates: int
+    label_rows_read: int = 0
+    label_rows_applied: int = 0
+    ambiguous_dates: int = 0
+    snowflake_fallbacks: int = 0
+    missing_columns: list[str] = field(default_factory=list)
+
+    def reconcile(self) -> None:
+        """Check rows read = loaded + quarantined + collapsed duplicates (+ applied label rows).
+
+        Rows of a separate labels file are read too: each is applied to an account or
+        quarantined.
+
+        Raises
+        ------
+        BotsiftError
+            If the counts do not add up (a loader bug: nothing is written).
+        """
+        total = (len(self.accounts) + len(self.quarantine) + self.collapsed_duplicates
+                 + self.label_rows_applied)
+        if total != self.rows_read + self.label_rows_read:
+            raise BotsiftError(
+                f"load does not reconcile: read {self.rows_read} rows (+{self.label_rows_read} "
+                f"label rows) but loaded {len(self.accounts)} + quarantined "
+                f"{len(self.quarantine)} + collapsed {self.collapsed_duplicates} + label rows "
+                f"applied {self.label_rows_applied} = {total}; nothing was written")
+
+
+def _raw_json(values: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in values.items() if not k.startswith("__")},
+                      default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _source(values: dict[str, Any], column: str) -> Any:
+    v = values.get(column)
+    if isinstance(v, str) and v.strip() == "":
+        return None
+    return v
+
+
+def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
+    raw = _source(row.values, mapping.key_source)
+    if raw is None:
+        raise ValueError(f"missing key {mapping.key_source}")
+    text = str(raw).strip().strip('"').strip()
+    if mapping.key_strategy == "numeric":
+        if isinstance(raw, float) or not _DIGITS.match(text):
+            raise ValueError(f"key {mapping.key_source}={text!r} is not an integer id "
+                             "(spreadsheet-mangled ids like 7.01E+17 cannot be used: key on "
+                             "another column with key.strategy: hash)")
+        value = int(text)
+        if not 0 < value < (1 << 63):
+            raise ValueError(f"key {mapping.key_source}={text!r} is out of BIGINT range")
+        return value, text
+    norm = text.lower() if mapping.key_lowercase else text
+    return stable_id(norm), norm
+
+
+def _label_of(row: _SourceRow, mapping: AccountMapping) -> int | None:
+    if mapping.label_source:
+        raw = _source(row.values, mapping.label_source)
+        text = "" if raw is None else str(raw).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text in mapping.label_positive:
+            return 1
+        if text in mapping.label_negative:
+            return 0
+        raise ValueError(f"unknown label {mapping.label_source}={raw!r}")
+    return row.file_label
+
+
+def _clean_text(v: Any, spec: ColumnSpec) -> str | None:
+    if v is None:
+        return None
+    text = str(v)
+    if spec.strip_quotes:
+        while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            text = text[1:-1]
+        text = text.strip('"')
+    return text if text.strip() != "" else None
+
+
+def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
+               snowflake_hint: datetime | None, stats: dict[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": account_id}
+    types = {f.name: f.type for f in RAW_TABLES["accounts"]}
+    for col in _MAPPABLE:
+        spec = mapping.columns.get(col)
+        if spec is None:
+            out[col] = None
+            continue
+        raw = spec.value if spec.source is None else _source(row.values, spec.source)
+        typ = types[col]
+        try:
+            if spec.transform == "length_placeholder":
+                n = parse_int(raw)
+                out[col] = None if n is None else "x" * max(n, 0)
+            elif pa.types.is_timestamp(typ):
+                t, ambiguous = parse_timestamp(
+                    raw, day_first=spec.day_first,
+                    hint=snowflake_hint if col == "created_at" else None)
+                stats["ambiguous_dates"] += int(ambiguous)
+                out[col] = t
+            elif pa.types.is_boolean(typ):
+                out[col] = parse_bool(raw)
+            elif pa.types.is_integer(typ):
+                out[col] = parse_int(raw)
+            else:
+                out[col] = _clean_text(raw, spec)
+                if out[col] is not None and _INVALID_TEXT.search(out[col]):
+                    raise ValueError("control or replacement character in text")
+        except ValueError as exc:
+            raise ValueError(f"{col}: {exc}") from None
+    if out["created_at"] is None:
+        if snowflake_hint is None:
+            raise ValueError("created_at: missing and the id encodes no creation time")
+        out["created_at"] = snowflake_hint
+        stats["snowflake_fallbacks"] += 1
+    for col, value in mapping.defaults.items():
+        if out.get(col) is None:
+            out[col] = value
+    return out
+
+
+def _snowflake_hint(row: _SourceRow, mapping: AccountMapping) -> datetime | None:
+    if not mapping.snowflake_source:
+        return None
+    raw = _source(row.values, mapping.snowflake_source)
+    if raw is None or isinstance(raw, float):
+        return None
+    text = str(raw).strip().strip('"')
+    return snowflake_time(int(text)) if _DIGITS.match(text) else None
+
+
+def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str | None = None,
+                   labels_file: Path | None = None,
+                   now: datetime | None = None) -> ParsedAccounts:
+    """Parse export files into ``raw.accounts`` rows, labels and a quarantine, without writing.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        Export files, or folders (the mapping's ``files`` globs pick the files in them).
+    mapping : AccountMapping
+        How the export's columns map to ours (:func:`load_mapping`).
+    fmt : {"csv", "parquet", "json"} or None
+        Force a file format; default from the mapping, then the file suffix.
+    labels_file : Path or None
+        A separate labels file (CSV/Parquet/JSON) with the mapping's key column and a label
+        column (the mapping's ``label.source``, default ``label``).
+    now : datetime or None
+        The load time (naive UTC); default now.
+
+    Returns
+    -------
+    ParsedAccounts
+        Reconciled: rows read = loaded + quarantined + collapsed duplicates.
+
+    Raises
+    ------
+    BotsiftError
+        If a file is missing or unreadable, or the key column is absent.
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    files = _expand(paths, mapping)
+    rows: list[_SourceRow] = []
+    encodings: dict[str, str] = {}
+    seen_columns: set[str] = set()
+    for path in files:
+        records, encoding = _read_file(path, mapping, fmt)
+        encodings[path.name] = encoding
+        file_label = None
+        if mapping.label_files:
+            matches = [v for k, v in mapping.label_files.items() if Path(path).match(k)]
+            if not matches:
+                raise BotsiftError(f"{path.name}: the mapping's label.files does not name this "
+                                   f"file (it names {', '.join(mapping.label_files)})")
+            file_label = matches[0]
+        for i, values in enumerate(records, start=1):
+            seen_columns.update(values)
+            rows.append(_SourceRow(path.name, i, values, file_label))
+        log.info("read %s rows from %s (%s)", f"{len(records):,}", path.name, encoding)
+    if rows and mapping.key_source not in seen_columns:
+        raise BotsiftError(f"the key column {mapping.key_source!r} is not in the export "
+                           f"(columns: {', '.join(sorted(c for c in seen_columns if not c.startswith('__'))[:40])})")
+    missing = sorted({s.source for s in mapping.columns.values()
+                      if s.source and s.source not in seen_columns})
+    for m in missing:
+        log.warning("source column %r is not in the export: its column will be null", m)
+    label_override: dict[str, tuple[int, str, int, str]] = {}
+    label_quarantine: list[dict[str, Any]] = []
+    label_rows = 0
+    if labels_file is not None:
+        label_override, label_quarantine, label_rows = _read_labels(labels_file, mapping, fmt)
+
+    stats = {"ambiguous_dates": 0, "snowflake_fallbacks": 0}
+    quarantine: list[dict[str, Any]] = list(label_quarantine)
+
+    def reject(row: _SourceRow, reason: str, key: str | None = None) -> None:
+        quarantine.append({"file": row.file, "row_number": row.row_number, "source_key": key,
+                           "reason": reason, "raw_row": _raw_json(row.values)})
+
+    # 1. parse every row; exact duplicates (same source values and label) collapse
+    parsed: list[tuple[_SourceRow, int, str, int | None, dict[str, Any]]] = []
+    seen: set[tuple[str, int | None]] = set()
+    collapsed = 0
+    for row in rows:
+        if row.values.get("__blank__"):
+            reject(row, "blank_line")
+            continue
+        if "__width__" in row.values:
+            reject(row, f"wrong_field_count: {row.values['__width__']} fields, expected "
+                        f"{len([k for k in row.values if not k.startswith('__')])}")
+            continue
+        try:
+            account_id, key = _key_of(row, mapping)
+        except ValueError as exc:
+            reject(row, f"bad_key: {exc}")
+            continue
+        try:
+            label = _label_of(row, mapping)
+        except ValueError as exc:
+            reject(row, f"bad_label: {exc}", key)
+            continue
+        if key in label_override:
+            label = label_override[key][0]
+        fingerprint = (_raw_json(row.values), label)
+        if fingerprint in seen:
+            collapsed += 1
+            continue
+        seen.add(fingerprint)
+        try:
+            values = _parse_row(row, mapping, account_id, _snowflake_hint(row, mapping), stats)
+        except ValueError as exc:
+            reject(row, f"unparseable {exc}", key)
+            continue
+        if values.get("exported_at") is None:
+            # no export time: end of the day before the load, so imported reviews (the day
+            # after exported_at) are not in the future
+            values["exported_at"] = datetime.combine(now.date(), datetime.min.time()) - timedelta(microseconds=1)
+        parsed.append((row, account_id, key, label, values))
+
+    # 2. group by account: conflicting labels quarantine every copy; otherwise keep one copy
+    by_id: dict[int, list[int]] = {}
+    for idx, (_, account_id, _, _, _) in enumerate(parsed):
+        by_id.setdefault(account_id, []).append(idx)
+    accounts: list[dict[str, Any]] = []
+    labels: dict[int, tuple[int, str]] = {}
+    kept_keys: set[str] = set()
+    for account_id, idxs in by_id.items():
+        copies = [parsed[i] for i in idxs]
+        keys = {c[2] for c in copies}
+        if len(keys) > 1:
+            for row, _, key, _, _ in copies:
+                reject(row, f"id_collision: keys {sorted(keys)} hash to the same id", key)
+            continue
+        label_set = {c[3] for c in copies if c[3] is not None}
+        if len(label_set) > 1:
+            where = ", ".join(f"{c[0].file}:{c[0].row_number}={c[3]}" for c in copies)
+            for row, _, key, _, _ in copies:
+                reject(row, f"conflicting_labels: {where}", key)
+            continue
+        order = sorted(range(len(copies)),
+                       key=lambda j: (-(copies[j][4]["exported_at"].timestamp()), j))
+        keep = copies[order[0]]
+        for j in order[1:]:
+            row, _, key, _, _ = copies[j]
+            reject(row, f"duplicate_key: kept {keep[0].file}:{keep[0].row_number}", key)
+        accounts.append(keep[4])
+        kept_keys.add(keep[2])
+        if keep[3] is not None:
+            source = label_override[keep[2]][1] if keep[2] in label_override else keep[0].file
+            labels[account_id] = (keep[3], source)
+    result = ParsedAccounts(
+        mapping=mapping.name, files=[str(f) for f in files], encodings=encodings,
+        accounts=accounts, labels=labels, quarantine=quarantine,
+        rows_read=len(rows), collapsed_duplicates=collapsed,
+        label_rows_read=label_rows,
+        ambiguous_dates=stats["ambiguous_dates"], snowflake_fallbacks=stats["snowflake_fallbacks"],
+        missing_columns=missing,
+    )
+    for key, (_, source, row_number, raw_row) in label_override.items():
+        if key in kept_keys:
+            result.label_rows_applied += 1
+        else:
+            result.quarantine.append({"file": source, "row_number": row_number, "source_key": key,
+                                      "reason": "label_for_unknown_account: no loaded account has this key",
+                                      "raw_row": raw_row})
+    result.reconcile()
+    return result
+
+
+def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
+                 ) -> tuple[dict[str, tuple[int, str, int, str]], list[dict[str, Any]], int]:
+    """Read a labels file: {key: (label, file, row number, raw row JSON)}, quarantine, rows read."""
+    if not Path(path).is_file():
+        raise BotsiftError(f"labels file {path} not found")
+    label_mapping = AccountMapping(
+        name="labels", columns={}, key_source=mapping.key_source,
+        key_strategy=mapping.key_strategy, key_lowercase=mapping.key_lowercase,
+        fallback_encoding=mapping.fallback_encoding,
+        label_source=mapping.label_source or "label",
+        label_positive=mapping.label_positive or ("1", "true", "bot"),
+        label_negative=mapping.label_negative or ("0", "false", "human"),
+        delimiter="," if Path(path).suffix.lower() != ".tsv" else "\t",
+    )
+    records, _ = _read_file(Path(path), label_mapping, fmt)
+    out: dict[str, tuple[int, str, int, str]] = {}
+    bad: list[dict[str, Any]] = []
+    for i, values in enumerate(records, start=1):
+        row = _SourceRow(Path(path).name, i, values, None)
+        try:
+            _, key = _key_of(row, label_mapping)
+            label = _label_of(row, label_mapping)
+        except ValueError as exc:
+            bad.append({"file": row.file, "row_number": i, "source_key": None,
+                        "reason": f"bad_label_row: {exc}", "raw_row": _raw_json(values)})
+            continue
+        if key in out and out[key][0] != label:
+            bad.append({"file": row.file, "row_number": i, "source_key": key,
+                        "reason": "conflicting_labels: labelled both ways in the labels file",
+                        "raw_row": _raw_json(values)})
+            continue
+        if key in out:  # the same label twice: the first row applies, this one is redundant
+            bad.append({"file": row.file, "row_number": i, "source_key": key,
+                        "reason": "duplicate_label: the key is labelled earlier in the file",
+                        "raw_row": _raw_json(values)})
+            continue
+        if label is None:
+            continue
+        out[key] = (label, row.file, i, _raw_json(values))
+    return out, bad, len(records)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadSummary:
+    """What one load did.
+
+    ``rows_read + label_rows_read == rows_loaded + rows_quarantined + collapsed_duplicates +
+    label_rows_applied`` (the label terms are zero without a separate labels file).
+    """
+
+    mapping: str
+    files: list[str]
+    encodings: dict[str, str]
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    collapsed_duplicates: int
+    label_rows_read: int
+    label_rows_applied: int
+    labels_loaded: int
+    bots: int
+    humans: int
+    ambiguous_dates: int
+    snowflake_fallbacks: int
+    missing_columns: list[str]
+    quarantine_reasons: dict[str, int]
+    warehouse: str
+
+    def lines(self) -> list[str]:
+        """The summary as printable lines."""
+        out = [
+            f"mapping {self.mapping}: {len(self.files)} file(s) "
+            + ", ".join(f"{Path(f).name} ({self.encodings.get(Path(f).name, '?')})" for f in self.files),
+            f"rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined "
+            f"{self.rows_quarantined:,} + collapsed duplicates {self.collapsed_duplicates:,}"
+            + (f" + label rows applied {self.label_rows_applied:,} (of {self.label_rows_read:,} "
+               "label rows read)" if self.label_rows_read else ""),
+            f"labels {self.labels_loaded:,} (bots {self.bots:,}, humans {self.humans:,}) -> raw.ops_reviews",
+            f"ambiguous dates resolved {self.ambiguous_dates:,}; created_at from snowflake id "
+            f"{self.snowflake_fallbacks:,}",
+        ]
+        if self.missing_columns:
+            out.append("source columns absent (null): " + ", ".join(self.missing_columns))
+        for reason, n in sorted(self.quarantine_reasons.items(), key=lambda kv: -kv[1]):
+            out.append(f"  quarantined {n:,}: {reason}")
+        return out
+
+
+def _quarantine_schema() -> pa.Schema:
+    return pa.schema([("file", pa.string()), ("row_number", pa.int64()),
+                      ("source_key", pa.string()), ("reason", pa.string()),
+                      ("raw_row", pa.string()), ("_loaded_at", pa.timestamp("us"))])
+
+
+def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMapping | None = None,
+                  fmt: str | None = None, labels_file: Path | None = None, replace: bool = False,
+                  now: datetime | None = None) -> LoadSummary:
+    """Load account exports into ``raw.accounts``, labels into ``raw.ops_reviews``.
+
+    Creates every raw table (empty event tables included, so dbt's sources exist) and
+    ``raw.load_quarantine``. Accounts already in the warehouse with a loaded id are replaced
+    (so re-running a load is idempotent); ``replace`` empties every raw table first.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        Export files or folders.
+    warehouse : Path
+        The DuckDB warehouse file (created if missing).
+    mapping : AccountMapping or None
+        Column mapping; None is the identity mapping.
+    fmt, labels_file, now
+        As for :func:`parse_accounts`.
+    replace : bool
+        Empty all raw tables before loading.
+
+    Returns
+    -------
+    LoadSummary
+
+    Raises
+    ------
+    BotsiftError
+        On unreadable input, a locked warehouse, or a load that does not reconcile.
+    """
+    mapping = mapping or load_mapping()
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    parsed = parse_accounts(paths, mapping, fmt=fmt, labels_file=labels_file, now=now)
+    warehouse = Path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(warehouse))
+    except duckdb.IOException as exc:
+        raise BotsiftError(f"cannot open warehouse {warehouse}: {exc} (is dbt or another "
+                           "botsift command using it?)") from None
+    try:
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        for table in RAW_TABLES:
+            con.execute(raw_ddl(table))
+        qcols = ", ".join(f"{f.name} {'BIGINT' if f.type == pa.int64() else 'TIMESTAMP' if pa.types.is_timestamp(f.type) else 'VARCHAR'}"
+                          for f in _quarantine_schema())
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{QUARANTINE_TABLE} ({qcols})")
+        con.execute("begin transaction")
+        if replace:
+            for table in (*RAW_TABLES, QUARANTINE_TABLE):
+                con.execute(f"delete from {RAW_SCHEMA}.{table}")
+        acc = pa.Table.from_pylist([{**a, "_loaded_at": now} for a in parsed.accounts],
+                                   schema=RAW_TABLES["accounts"])
+        con.register("_new_accounts", acc)
+        con.execute(f"delete from {RAW_SCHEMA}.accounts where id in (select id from _new_accounts)")
+        before = con.execute(f"select count(*) from {RAW_SCHEMA}.accounts").fetchall()[0][0]
+        con.execute(f"insert into {RAW_SCHEMA}.accounts by name select * from _new_accounts")
+        loaded = con.execute(f"select count(*) from {RAW_SCHEMA}.accounts").fetchall()[0][0] - before
+        reviews = _review_rows(parsed, now)
+        rev = pa.Table.from_pylist(reviews, schema=RAW_TABLES["ops_reviews"])
+        con.register("_new_reviews", rev)
+        con.execute(f"delete from {RAW_SCHEMA}.ops_reviews where id in (select id from _new_reviews)")
+        con.execute(f"insert into {RAW_SCHEMA}.ops_reviews by name select * from _new_reviews")
+        q = pa.Table.from_pylist([{**r, "_loaded_at": now} for r in parsed.quarantine],
+                                 schema=_quarantine_schema())
+        con.register("_new_quarantine", q)
+        con.execute(f"insert into {RAW_SCHEMA}.{QUARANTINE_TABLE} by name select * from _new_quarantine")
+        quarantined = con.execute(
+            f"select count(*) from {RAW_SCHEMA}.{QUARANTINE_TABLE} where _loaded_at = ?",
+            [now]).fetchall()[0][0]
+        if (loaded + quarantined + parsed.collapsed_duplicates + parsed.label_rows_applied
+                != parsed.rows_read + parsed.label_rows_read):
+            con.execute("rollback")
+            raise BotsiftError(
+                f"load does not reconcile in the warehouse: read {parsed.rows_read} rows "
+                f"(+{parsed.label_rows_read} label rows), wrote {loaded} accounts and "
+                f"{quarantined} quarantine rows, collapsed {parsed.collapsed_duplicates}, "
+                f"applied {parsed.label_rows_applied} label rows; rolled back")
+        con.execute("commit")
+    finally:
+        con.close()
+    reasons: dict[str, int] = {}
+    for r in parsed.quarantine:
+        kind = r["reason"].split(":")[0]
+        if kind == "unparseable":
+            kind = "unparseable " + r["reason"].split(" ", 1)[1].split(":")[0]
+        reasons[kind] = reasons.get(kind, 0) + 1
+    bots = sum(1 for v in parsed.labels.values() if v[0] == 1)
+    summary = LoadSummary(
+        mapping=parsed.mapping, files=parsed.files, encodings=parsed.encodings,
+        rows_read=parsed.rows_read, rows_loaded=int(loaded), rows_quarantined=int(quarantined),
+        collapsed_duplicates=parsed.collapsed_duplicates, label_rows_read=parsed.label_rows_read,
+        label_rows_applied=parsed.label_rows_applied, labels_loaded=len(reviews),
+        bots=bots, humans=len(parsed.labels) - bots, ambiguous_dates=parsed.ambiguous_dates,
+        snowflake_fallbacks=parsed.snowflake_fallbacks, missing_columns=parsed.missing_columns,
+        quarantine_reasons=reasons, warehouse=str(warehouse),
+    )
+    for line in summary.lines():
+        log.info(line)
+    return summary
+
+
+def _review_rows(parsed: ParsedAccounts, now: datetime) -> list[dict[str, Any]]:
+    if not parsed.labels:
+        return []
+    last_export = max(a["exported_at"] for a in parsed.accounts)
+    reviewed_at = datetime.combine(last_export.date(), datetime.min.time()) + timedelta(days=1)
+    if reviewed_at > now:
+        log.warning("imported labels get reviewed_at %s, after the load time: staging will "
+                    "quarantine them as future; give the export an earlier exported_at",
+                    reviewed_at)
+    return [{
+        "id": stable_id(f"imported-review:{account_id}"),
+        "account_id": account_id,
+        "reviewed_at": reviewed_at,
+        "decision": "suspended_spam" if label == 1 else "cleared",
+        "note": f"imported label from {source}",
+        "_loaded_at": now,
+    } for account_id, (label, source) in sorted(parsed.labels.items())]
+

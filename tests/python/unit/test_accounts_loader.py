@@ -1,0 +1,340 @@
+"""Tests for botsift.accounts_loader: messy exports in, reconciled raw tables out.
+
+Every fixture is written by the test itself; nothing reads ../shared/datasets.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from botsift.accounts_loader import (
+    PRESETS,
+    load_accounts,
+    load_mapping,
+    parse_accounts,
+    parse_bool,
+    parse_timestamp,
+    snowflake_time,
+    stable_id,
+)
+from botsift.errors import BotsiftError
+from botsift.schema import RAW_TABLES
+
+NOW = datetime(2026, 1, 15, 12, 0, 0)
+
+# A messy export: latin-1 text, 1/blank and TRUE/False booleans, three date formats, an exact
+# duplicate (rows 2 and 3), one id labelled both ways (rows 4 and 5), a bad counter (row 6),
+# a row with no created_at and a pre-snowflake id (row 7), no listed_count or url columns.
+MESSY_HEADER = "user_id,handle,full_name,bio,made,followers,following,tweets,likes,default_img,is_verified,crawl,kind\n"
+MESSY_ROWS = [
+    '101,alice,José Núñez,"café, olé",Sat Oct 17 22:35:31 +0000 2015,10,20,30,1,1,TRUE,2017-03-01 10:00:00,human',
+    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-03-01 10:00:00,bot",
+    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-03-01 10:00:00,bot",
+    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-03-01 10:00:00,bot",
+    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-03-01 10:00:00,human",
+    "104,badcount,Bad,,2016-05-04,abc,5,5,5,,,2017-03-01 10:00:00,human",
+    "105,nodate,No Date,,,1,1,1,1,,,2017-03-01 10:00:00,human",
+    "106,carol,Carol,hi,3/13/2017 9:05,7,8,9,1,0,True,2017-03-01 10:00:00,human",
+]
+MESSY_MAPPING = """
+name: messy
+key: {source: user_id, strategy: numeric}
+columns:
+  created_at: made
+  screen_name: handle
+  name: full_name
+  description: bio
+  followers_count: followers
+  friends_count: following
+  statuses_count: tweets
+  favourites_count: likes
+  listed_count: listed          # absent from the file: null, not a crash
+  url: homepage                 # absent too
+  default_profile_image: default_img
+  verified: is_verified
+  exported_at: crawl
+defaults: {region: eu, signup_client: web}
+label: {source: kind, positive: [bot], negative: [human]}
+"""
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> tuple[Path, Path]:
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_bytes((MESSY_HEADER + "\n".join(MESSY_ROWS) + "\n").encode("latin-1"))
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MESSY_MAPPING)
+    return csv_path, mapping
+
+
+def _fetch(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------ value parsers
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1", True), ("1.0", True), ("", False), (None, False), ("TRUE", True), ("False", False),
+    ("true", True), ("FALSE", False), ("0", False), (1, True), (0.0, False), (True, True),
+])
+def test_parse_bool_accepts_export_spellings(raw: object, expected: bool) -> None:
+    assert parse_bool(raw) is expected
+
+
+def test_parse_bool_rejects_other_values() -> None:
+    with pytest.raises(ValueError, match="not a boolean"):
+        parse_bool("maybe")
+
+
+def test_parse_timestamp_formats() -> None:
+    assert parse_timestamp("Sat Oct 17 22:35:31 +0000 2015")[0] == datetime(2015, 10, 17, 22, 35, 31)
+    assert parse_timestamp("Sat Oct 17 22:35:31 +0200 2015")[0] == datetime(2015, 10, 17, 20, 35, 31)
+    assert parse_timestamp("2015-02-14 10:54:49")[0] == datetime(2015, 2, 14, 10, 54, 49)
+    assert parse_timestamp("2015-02-14T10:54:49Z")[0] == datetime(2015, 2, 14, 10, 54, 49)
+    assert parse_timestamp("2016-05-04")[0] == datetime(2016, 5, 4)
+    # unambiguous slashed dates, whatever day_first says
+    assert parse_timestamp("13/03/2017 22:21", day_first=False)[0] == datetime(2017, 3, 13, 22, 21)
+    assert parse_timestamp("3/13/2017 9:05", day_first=True)[0] == datetime(2017, 3, 13, 9, 5)
+    assert parse_timestamp("") == (None, False)
+
+
+def test_ambiguous_date_rule_then_snowflake_tie_break() -> None:
+    assert parse_timestamp("03/04/2017 10:00", day_first=True) == (datetime(2017, 4, 3, 10, 0), True)
+    assert parse_timestamp("03/04/2017 10:00", day_first=False) == (datetime(2017, 3, 4, 10, 0), True)
+    hint = datetime(2017, 3, 4, 9, 0)
+    assert parse_timestamp("03/04/2017 10:00", day_first=True, hint=hint)[0] == datetime(2017, 3, 4, 10, 0)
+    # same day both ways is not ambiguous
+    assert parse_timestamp("05/05/2017") == (datetime(2017, 5, 5), False)
+
+
+def test_parse_timestamp_rejects_garbage() -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp("last tuesday")
+    with pytest.raises(ValueError):
+        parse_timestamp("31/31/2017")
+
+
+def test_snowflake_time() -> None:
+    # a status id from 2017-03-13 16:05:22 UTC
+    t = snowflake_time(841319282986237952)
+    assert t is not None and t.replace(microsecond=0) == datetime(2017, 3, 13, 16, 5, 22)
+    assert snowflake_time(3610511) is None  # pre-snowflake sequential id
+    assert snowflake_time(None) is None
+
+
+def test_stable_id_is_stable_positive_bigint() -> None:
+    a, b = stable_id("alice"), stable_id("alice")
+    assert a == b and 0 < a < 2**63 and stable_id("bob") != a
+
+
+# ------------------------------------------------------------------ loading a messy export
+def test_messy_export_reconciles_and_quarantines(messy: tuple[Path, Path], tmp_path: Path) -> None:
+    csv_path, mapping_path = messy
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([csv_path], wh, mapping=load_mapping(mapping_path), now=NOW)
+    assert s.rows_read == 8
+    assert s.collapsed_duplicates == 1               # rows 2 and 3
+    assert s.rows_quarantined == 4                   # 103 twice, bad counter, no created_at
+    assert s.rows_loaded == 3                        # 101, 102, 106
+    assert s.rows_read == s.rows_loaded + s.rows_quarantined + s.collapsed_duplicates
+    assert s.encodings == {"export.csv": "latin-1"}
+    assert s.missing_columns == ["homepage", "listed"]
+    assert s.quarantine_reasons == {"conflicting_labels": 2, "unparseable followers_count": 1,
+                                    "unparseable created_at": 1}
+
+    rows = {r[0]: r for r in _fetch(wh, """
+        select id, created_at, name, description, default_profile_image, verified,
+               listed_count, url, region, signup_client, signup_ip, exported_at
+        from raw.accounts""")}
+    assert set(rows) == {101, 102, 106}
+    assert rows[101][1] == datetime(2015, 10, 17, 22, 35, 31)
+    assert rows[102][1] == datetime(2017, 3, 13, 22, 21)
+    assert rows[106][1] == datetime(2017, 3, 13, 9, 5)
+    assert rows[101][2] == "José Núñez" and rows[101][3] == "café, olé"
+    assert (rows[101][4], rows[101][5]) == (True, True)      # 1, TRUE
+    assert (rows[102][4], rows[102][5]) == (False, False)    # blank, False
+    assert (rows[106][4], rows[106][5]) == (False, True)     # 0, True
+    assert rows[101][6] is None and rows[101][7] is None     # missing optional columns
+    assert rows[101][8:11] == ("eu", "web", None)            # defaults; signup ip left null
+
+    q = _fetch(wh, "select file, row_number, source_key, reason, raw_row from raw.load_quarantine order by row_number")
+    assert [r[1] for r in q] == [4, 5, 6, 7]
+    assert all(r[0] == "export.csv" for r in q)
+    assert q[0][3].startswith("conflicting_labels") and q[0][2] == "103"
+    assert json.loads(q[2][4])["followers"] == "abc"
+    assert "created_at" in q[3][3]
+
+
+def test_labels_become_ops_reviews(messy: tuple[Path, Path], tmp_path: Path) -> None:
+    csv_path, mapping_path = messy
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([csv_path], wh, mapping=load_mapping(mapping_path), now=NOW)
+    assert (s.bots, s.humans, s.labels_loaded) == (1, 2, 3)
+    reviews = {r[0]: r[1:] for r in _fetch(wh, "select account_id, decision, reviewed_at, note from raw.ops_reviews")}
+    assert reviews[102][0] == "suspended_spam" and reviews[101][0] == "cleared"
+    # the day after the latest export: the label joins the export-date feature snapshot
+    assert {r[1] for r in reviews.values()} == {datetime(2017, 3, 2)}
+    assert reviews[106][2] == "imported label from export.csv"
+    for table in ("posts", "logins", "follows", "interactions"):
+        assert _fetch(wh, f"select count(*) from raw.{table}") == [(0,)]
+        cols = [r[0] for r in _fetch(wh, f"select column_name from information_schema.columns where table_schema = 'raw' and table_name = '{table}'")]
+        assert cols == [f.name for f in RAW_TABLES[table]]
+
+
+def test_reload_is_idempotent_and_replace_empties(messy: tuple[Path, Path], tmp_path: Path) -> None:
+    csv_path, mapping_path = messy
+    wh = tmp_path / "wh.duckdb"
+    mp = load_mapping(mapping_path)
+    load_accounts([csv_path], wh, mapping=mp, now=NOW)
+    load_accounts([csv_path], wh, mapping=mp, now=datetime(2026, 1, 16))
+    assert _fetch(wh, "select count(*), count(distinct id) from raw.accounts") == [(3, 3)]
+    assert _fetch(wh, "select count(*) from raw.ops_reviews") == [(3,)]
+    load_accounts([csv_path], wh, mapping=mp, now=NOW, replace=True)
+    assert _fetch(wh, "select count(*) from raw.load_quarantine") == [(4,)]
+
+
+def test_mangled_ids_quarantined_unless_keyed_on_screen_name(tmp_path: Path) -> None:
+    f = tmp_path / "k.csv"
+    f.write_text("id,id_str,screen_name,created_at,bot\n"
+                 "7.01E+17,7.01E+17,Alpha,13/03/2017 22:21,1\n"
+                 "841319282986237952,841319282986237952,beta,03/13/2017 16:05,0\n"
+                 "8.41E+17,8.41E+17,ALPHA,13/03/2017 22:21,1\n")
+    numeric = tmp_path / "n.yml"
+    numeric.write_text("key: {source: id}\ncolumns: {created_at: created_at}\nlabel: {source: bot}\n")
+    p = parse_accounts([f], load_mapping(numeric))
+    assert len(p.accounts) == 1 and all(q["reason"].startswith("bad_key") for q in p.quarantine)
+    hashed = tmp_path / "h.yml"
+    hashed.write_text("key: {source: screen_name, strategy: hash}\nsnowflake_source: id_str\n"
+                      "columns: {created_at: {source: created_at, day_first: true}, screen_name: screen_name}\n"
+                      "label: {source: bot}\n")
+    p = parse_accounts([f], load_mapping(hashed))
+    # Alpha and ALPHA are one account (case-insensitive key) exported with different ids
+    assert {a["id"] for a in p.accounts} == {stable_id("alpha"), stable_id("beta")}
+    assert [q["reason"].split(":")[0] for q in p.quarantine] == ["duplicate_key"]
+    assert p.rows_read == len(p.accounts) + len(p.quarantine) + p.collapsed_duplicates
+
+
+def test_snowflake_resolves_ambiguous_date_and_fills_missing(tmp_path: Path) -> None:
+    f = tmp_path / "s.csv"
+    # 841319282986237952 was created 2017-03-13; 03/04 would be read day-first as 3 April
+    f.write_text("id,created_at,bot\n841319282986237952,,1\n"
+                 "841319282986237952,,1\n"
+                 "3610511,03/04/2007,0\n")
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\ncolumns: {created_at: created_at}\nlabel: {source: bot}\n")
+    p = parse_accounts([f], load_mapping(m))
+    created = {a["id"]: a["created_at"] for a in p.accounts}
+    assert created[841319282986237952].date() == datetime(2017, 3, 13).date()
+    assert created[3610511] == datetime(2007, 4, 3)  # no snowflake: the day_first rule
+    assert (p.snowflake_fallbacks, p.ambiguous_dates, p.collapsed_duplicates) == (1, 1, 1)
+
+
+def test_headerless_tsv_with_file_labels_and_length_placeholders(tmp_path: Path) -> None:
+    d = tmp_path / "set"
+    d.mkdir()
+    (d / "polluters.txt").write_text("1\t2009-01-01 00:00:00\t2010-01-01 00:00:00\t10\t2\t100\t8\t0\n"
+                                     "7\t2009-01-01 00:00:00\t2010-01-01 00:00:00\t10\t2\t100\t8\t0\n")
+    (d / "legit.txt").write_text("2\t2008-01-01 00:00:00\t2009-11-01 00:00:00\t5\t50\t10\t6\t40\n"
+                                 "7\t2009-01-01 00:00:00\t2010-01-01 00:00:00\t10\t2\t100\t8\t0\n"
+                                 "\n")
+    (d / "README").write_text("not an export")
+    m = tmp_path / "m.yml"
+    m.write_text("""
+files: ["polluters.txt", "legit.txt"]
+header: false
+delimiter: "\\t"
+source_columns: [uid, created, collected, following, followers, tweets, sn_len, desc_len]
+key: {source: uid}
+columns:
+  created_at: created
+  exported_at: collected
+  friends_count: following
+  followers_count: followers
+  statuses_count: tweets
+  screen_name: {source: sn_len, transform: length_placeholder}
+  description: {source: desc_len, transform: length_placeholder}
+label: {files: {polluters.txt: bot, legit.txt: human}}
+""")
+    p = parse_accounts([d], load_mapping(m))
+    assert p.rows_read == 5
+    assert {a["id"] for a in p.accounts} == {1, 2}
+    assert sorted(q["reason"].split(":")[0] for q in p.quarantine) == ["blank_line", "conflicting_labels", "conflicting_labels"]
+    two = next(a for a in p.accounts if a["id"] == 2)
+    assert (len(two["screen_name"]), len(two["description"])) == (6, 40)
+    assert p.labels == {1: (1, "polluters.txt"), 2: (0, "legit.txt")}
+
+
+def test_parquet_and_json_and_labels_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": [1, 2, 3], "created_at": ["2015-01-01", "2015-02-01", "2015-03-01"],
+                             "followers_count": [1, 2, None]}), tmp_path / "a.parquet")
+    (tmp_path / "a.json").write_text('{"id": 4, "created_at": "2015-01-01", "verified": true}\n'
+                                     '{"id": 5, "created_at": "2015-01-02", "verified": false}\n')
+    (tmp_path / "labels.csv").write_text("id,label\n1,1\n2,0\n4,bot\n99,1\nx,1\n")
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([tmp_path / "a.parquet", tmp_path / "a.json"], wh,
+                      labels_file=tmp_path / "labels.csv", now=NOW)
+    assert s.rows_loaded == 5 and (s.bots, s.humans) == (2, 1)
+    assert _fetch(wh, "select followers_count from raw.accounts where id = 3") == [(None,)]
+    reasons = sorted(r[0].split(":")[0] for r in _fetch(wh, "select reason from raw.load_quarantine"))
+    assert reasons == ["bad_label_row", "label_for_unknown_account"]
+    # exported_at defaults to the end of the day before the load
+    assert _fetch(wh, "select distinct exported_at from raw.accounts") == [(datetime(2026, 1, 14, 23, 59, 59, 999999),)]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_parse(preset: str) -> None:
+    m = load_mapping(preset=preset)
+    assert m.name == preset and m.has_labels and "created_at" in m.columns
+    assert m.defaults["region"] == "na"
+
+
+def test_kaggle_preset_keys_on_screen_name() -> None:
+    m = load_mapping(preset="kaggle-2017")
+    assert (m.key_source, m.key_strategy, m.snowflake_source) == ("screen_name", "hash", "id_str")
+    assert not load_mapping(preset="caverlee-2011").header
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("key: {source: id}\ncolumns: {followers: x}\n", "not a raw.accounts column"),
+    ("columns: {screen_name: sn}\n", "key"),
+    ("key: {source: id, strategy: guess}\n", "strategy"),
+    ("key: {source: id}\nheader: false\n", "source_columns"),
+    ("key: {source: id}\nbogus: 1\n", "unknown top-level"),
+])
+def test_bad_mappings_raise(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "m.yml"
+    p.write_text(text)
+    with pytest.raises(BotsiftError, match=match):
+        load_mapping(p)
+
+
+def test_missing_key_column_raises(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("handle,created_at\nalice,2015-01-01\n")
+    with pytest.raises(BotsiftError, match="key column 'id'"):
+        parse_accounts([f], load_mapping())
+
+
+def test_cli_load_accounts(messy: tuple[Path, Path], tmp_path: Path) -> None:
+    from botsift.cli import app
+
+    csv_path, mapping_path = messy
+    wh = tmp_path / "cli.duckdb"
+    res = CliRunner().invoke(app, ["load-accounts", str(csv_path), "--mapping", str(mapping_path),
+                                   "--warehouse", str(wh)])
+    assert res.exit_code == 0, res.output
+    assert "rows read 8 = loaded 3 + quarantined 4 + collapsed duplicates 1" in res.output
+    res = CliRunner().invoke(app, ["load-accounts", str(csv_path), "--preset", "nope",
+                                   "--warehouse", str(wh)])
+    assert res.exit_code == 1 and "unknown preset" in res.output and "Traceback" not in res.output

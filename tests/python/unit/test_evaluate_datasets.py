@@ -1,0 +1,154 @@
+"""Tests for botsift.evaluate_datasets on small synthetic exports written by the tests."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from botsift.accounts_loader import load_mapping
+from botsift.errors import BotsiftError
+from botsift.evaluate_datasets import (
+    MART_FEATURES,
+    evaluate,
+    format_result,
+    informative_features,
+    metadata_features,
+    read_baseline,
+)
+
+MAPPING = """
+name: synth
+key: {source: id}
+columns:
+  created_at: created_at
+  screen_name: screen_name
+  description: description
+  followers_count: followers_count
+  friends_count: friends_count
+  statuses_count: statuses_count
+  verified: verified
+  default_profile_image: default_profile_image
+  exported_at: exported_at
+label: {source: bot}
+"""
+
+
+def _write_synthetic(folder: Path, n: int, seed: int, name: str = "synth") -> tuple[Path, Path]:
+    """Bots: young, few followers, many follows, digit-heavy names; humans the opposite."""
+    rng = np.random.default_rng(seed)
+    bot = rng.random(n) < 0.5
+    age = np.where(bot, rng.integers(1, 200, n), rng.integers(100, 3000, n))
+    created = pd.Timestamp("2017-03-01") - pd.to_timedelta(age, unit="D")
+    followers = np.where(bot, rng.poisson(5, n), rng.poisson(300, n))
+    friends = np.where(bot, rng.poisson(800, n), rng.poisson(250, n))
+    names = [f"user{i}{rng.integers(1000, 9999)}" if b else f"person_{chr(97 + i % 26)}x{i}"
+             for i, b in enumerate(bot)]
+    frame = pd.DataFrame({
+        "id": np.arange(1, n + 1) + seed * 100_000,
+        "created_at": created.strftime("%a %b %d %H:%M:%S +0000 %Y"),
+        "screen_name": names,
+        "description": ["" if b else "a human bio" for b in bot],
+        "followers_count": followers,
+        "friends_count": friends,
+        "statuses_count": rng.poisson(200, n),
+        "verified": "",                                   # constant: carries no information
+        "default_profile_image": np.where(bot & (rng.random(n) < 0.5), "1", ""),
+        "exported_at": "2017-03-01 00:00:00",
+        "bot": bot.astype(int),
+    })
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"{name}.csv"
+    frame.to_csv(csv_path, index=False)
+    mapping = folder / f"{name}.yml"
+    mapping.write_text(MAPPING.replace("name: synth", f"name: {name}"))
+    return csv_path, mapping
+
+
+def test_metadata_features_mirror_the_mart() -> None:
+    accounts = pd.DataFrame([{
+        "id": 1, "created_at": pd.Timestamp("2017-01-01 23:00"), "exported_at": pd.Timestamp("2017-01-11 01:00"),
+        "followers_count": 9, "friends_count": 2, "statuses_count": 22, "screen_name": "ab12",
+        "description": "hello", "url": None, "default_profile_image": True, "verified": None,
+        "name": "A", "favourites_count": 4, "listed_count": None,
+    }])
+    f = metadata_features(accounts).loc[1]
+    assert list(f.index) == list(MART_FEATURES)
+    assert f["account_age_days"] == 10                     # calendar days, as dbt.datediff
+    assert f["followers_following_ratio"] == pytest.approx(9 / 3)
+    assert f["posts_per_day_of_age"] == pytest.approx(22 / 11)
+    assert f["screen_name_digit_ratio"] == pytest.approx(0.5)
+    assert (f["has_default_profile_image"], f["is_verified"], f["has_profile_url"]) == (1.0, 0.0, 0.0)
+    assert f["bio_length"] == 5 and f["screen_name_length"] == 4
+    ext = metadata_features(accounts, "extended").loc[1]
+    assert ext["likes_per_day_of_age"] == pytest.approx(4 / 11) and np.isnan(ext["count_listed"])
+
+
+def test_informative_features_drops_null_and_constant() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0, np.nan], "b": [1.0, 1.0, np.nan], "c": [np.nan] * 3})
+    assert informative_features(frame, ["a", "b", "c"]) == ["a"]
+
+
+def test_cross_validation_on_synthetic_export(tmp_path: Path) -> None:
+    csv_path, mapping = _write_synthetic(tmp_path, 300, seed=1)
+    r = evaluate([csv_path], load_mapping(mapping), folds=3, seed=0,
+                 models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1, feature_source="python")
+    assert r.mode == "cv" and r.rows_train == 300
+    assert "is_verified" in r.dropped_features and "has_profile_url" in r.dropped_features
+    assert list(r.scores) == ["without_verified"]           # verified carries nothing here
+    for model in ("logistic", "tree_depth4", "hist_gb"):
+        assert r.scores["without_verified"][model]["accuracy"] > 0.9
+        assert r.scores["without_verified"][model]["roc_auc"] > 0.95
+    again = evaluate([csv_path], load_mapping(mapping), folds=3, seed=0,
+                     models=["logistic", "tree_depth4", "hist_gb"], n_jobs=1, feature_source="python")
+    assert again.scores == r.scores                          # same seed, same figures
+    assert json.loads(r.to_json())["train"] == "synth"
+    assert any("| without_verified | hist_gb |" in line for line in format_result(r))
+
+
+def test_cross_dataset_and_baseline(tmp_path: Path) -> None:
+    a_csv, a_map = _write_synthetic(tmp_path / "a", 200, seed=2, name="alpha")
+    b_csv, b_map = _write_synthetic(tmp_path / "b", 150, seed=3, name="beta")
+    baselines = tmp_path / "baselines.csv"
+    baselines.write_text("name,a4,p4,r4,f4,ba4\nalpha,0.9,0.8,0.7,0.75,0.85\n")
+    assert read_baseline(baselines, "alpha") == {"accuracy": 0.9, "precision": 0.8, "recall": 0.7,
+                                                 "f1": 0.75, "balanced_accuracy": 0.85}
+    assert read_baseline(baselines, "gamma") is None
+    r = evaluate([a_csv], load_mapping(a_map), test_paths=[b_csv], test_mapping=load_mapping(b_map),
+                 models=["logistic"], baselines=baselines, n_jobs=1, feature_source="python")
+    assert (r.mode, r.train, r.test, r.rows_test) == ("cross", "alpha", "beta", 150)
+    assert r.scores["without_verified"]["logistic"]["accuracy"] > 0.85
+    cv = evaluate([a_csv], load_mapping(a_map), folds=3, models=["tree_depth4"], baselines=baselines,
+                  n_jobs=1, feature_source="python")
+    assert cv.baseline == pytest.approx({"accuracy": 0.9, "precision": 0.8, "recall": 0.7,
+                                         "f1": 0.75, "balanced_accuracy": 0.85})
+    assert any("Hays 2023" in line for line in format_result(cv))
+
+
+def test_single_class_and_bad_arguments_raise(tmp_path: Path) -> None:
+    csv_path, mapping = _write_synthetic(tmp_path, 40, seed=4)
+    frame = pd.read_csv(csv_path)
+    frame.assign(bot=1).to_csv(csv_path, index=False)
+    with pytest.raises(BotsiftError, match="one class"):
+        evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"], n_jobs=1, feature_source="python")
+    with pytest.raises(BotsiftError, match="unknown models"):
+        evaluate([csv_path], load_mapping(mapping), models=["svm"], feature_source="python")
+    with pytest.raises(BotsiftError, match="feature source"):
+        frame.to_csv(csv_path, index=False)
+        evaluate([csv_path], load_mapping(mapping), feature_source="spark", models=["logistic"])
+
+
+def test_cli_evaluate_writes_json(tmp_path: Path) -> None:
+    from botsift.cli import app
+
+    csv_path, mapping = _write_synthetic(tmp_path, 120, seed=5)
+    out = tmp_path / "results"
+    res = CliRunner().invoke(app, ["evaluate", str(csv_path), "--mapping", str(mapping),
+                                   "--folds", "3", "--features", "python", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "3-fold stratified CV on synth" in res.output
+    saved = json.loads((out / "evaluate_cv_synth_python_mart.json").read_text())
+    assert saved["scores"]["without_verified"]["soft_vote"]["accuracy"] > 0.85
