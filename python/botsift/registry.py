@@ -12,6 +12,7 @@ one version serves at a time; at most one version is active (and one shadow) per
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -324,10 +325,8 @@ def rollback(warehouse: Path) -> str:
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):  # no transaction open: nothing to undo
         con.execute("rollback")
-    except duckdb.Error:
-        pass  # no transaction was open: nothing to undo
 
 
 def load_active(warehouse: Path, segment: str = GLOBAL_SEGMENT, *,
