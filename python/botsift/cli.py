@@ -127,8 +127,10 @@ def models_list() -> None:
     from botsift.registry import list_versions
 
     rows = _run(list_versions, _warehouse())
-    table = Table("model_version", "segment", "status", "registered_at", "promoted_at",
-                  "action", "review")
+    table = Table()
+    table.add_column("model_version", no_wrap=True, min_width=24)
+    for col in ("segment", "status", "registered_at", "promoted_at", "action", "review"):
+        table.add_column(col, no_wrap=col in ("segment", "status"))
     for r in rows:
         table.add_row(r["model_version"], r["segment"], r["status"],
                       f"{r['registered_at']:%Y-%m-%d %H:%M:%S}",

@@ -87,7 +87,7 @@ def _one(roles: dict[str, list[str]], role: str) -> str:
 
 def _as_float32(values: np.ndarray, name: str) -> np.ndarray:
     if np.ma.isMaskedArray(values):
-        out = np.ma.asarray(values).astype(np.float64).filled(np.nan)
+        out = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
     else:
         out = np.asarray(values, dtype=np.float64)
     if np.isinf(out).any():
@@ -202,7 +202,7 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
             raise BotsiftError(
                 f"{TRAINING_TABLE} split {s!r} holds one class only ({ys.size} {cls} rows): "
                 "a classifier needs bots and humans in every split; check the labels")
-    rate = np.ma.asarray(data[weight]).astype(np.float64).filled(1.0)
+    rate = np.ma.filled(np.ma.asarray(data[weight]).astype(np.float64), 1.0)
     if not ((rate > 0) & (rate <= 1)).all():
         raise BotsiftError(f"{TRAINING_TABLE}.{weight} must be in (0, 1]")
     account_id = np.asarray(data[account])

@@ -17,7 +17,7 @@ from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 
 from botsift.errors import BotsiftError
-from botsift.models import Ensemble
+from botsift.models import Ensemble, register_onnx_converters
 
 __all__ = ["TIE_TOLERANCE", "to_onnx", "onnx_probabilities", "Parity", "check_parity"]
 
@@ -40,6 +40,7 @@ def to_onnx(ensemble: Ensemble, n_features: int, metadata: dict[str, str] | None
     bytes
         The serialized model.
     """
+    register_onnx_converters()
     vc = ensemble.voting()
     model = convert_sklearn(vc, initial_types=[("input", FloatTensorType([None, n_features]))],
                             options={id(vc): {"zipmap": False}})

@@ -350,7 +350,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
 
     tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
                     seed=seed, progress=progress)
-    kw = {"seed": seed, "precision_target": precision_target, "recall_target": recall_target,
+    kw: dict[str, Any] = {"seed": seed, "precision_target": precision_target, "recall_target": recall_target,
           "weight_step": weight_step, "progress": progress}
     models = {registry.GLOBAL_SEGMENT: _fit_segment(registry.GLOBAL_SEGMENT, train, val,
                                                     tuned, **kw)}

@@ -5,13 +5,21 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from training_fixtures import build_project, make_training_examples
+from threadpoolctl import threadpool_limits
 
 from botsift.models import SMALL_GRIDS
 from botsift.train import TrainingResult, train_models
+from training_fixtures import build_project, make_training_examples
 
 FAST = {"grids": SMALL_GRIDS, "n_splits": 3, "bootstrap_resamples": 100, "progress": False,
         "weight_step": 0.25}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_openmp_thread():
+    """HistGradientBoosting's OpenMP threads slow to a crawl on a busy 2-core box; tests use 1."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 @pytest.fixture(scope="session")
