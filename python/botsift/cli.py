@@ -160,5 +160,92 @@ def feature_report(
     Console().print(table)
 
 
+@app.command()
+def train(
+    precision_target: Annotated[float, typer.Option(help="Precision the action threshold must reach on validation.")] = 0.95,
+    recall_target: Annotated[float, typer.Option(help="Recall the review threshold must reach on validation.")] = 0.90,
+    per_region: Annotated[bool, typer.Option("--per-region/--no-per-region", help="Also train per-region models where a region has enough bots.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    label_source: Annotated[list[str] | None, typer.Option(help="Train only on rows with this label_source (repeatable).")] = None,
+    min_region_positives: Annotated[int, typer.Option(help="Positive train rows a region needs for its own model.")] = 200,
+) -> None:
+    """Train, evaluate and register a model version (status candidate)."""
+    from botsift.manifest import load_manifest
+    from botsift.project import artifacts_dir, project_dir, warehouse_path
+    from botsift.train import train_models
+
+    root = _run(project_dir)
+    result = _run(train_models, warehouse_path(root), _run(load_manifest, root),
+                  artifacts_dir(root), precision_target=precision_target,
+                  recall_target=recall_target, per_region=per_region, seed=seed,
+                  label_sources=label_source or None,
+                  min_region_positives=min_region_positives, progress=sys.stderr.isatty())
+    th = result.card["thresholds"]
+    test = result.card["metrics"]["ensemble"]["test"]
+    console.print(f"model version [bold]{result.model_version}[/] (candidate), segments: "
+                  f"{', '.join(result.cards)}", highlight=False)
+    console.print(f"action threshold {th['action']:.4f}, review threshold {th['review']:.4f}; "
+                  f"test precision {test.get('precision_at_action', float('nan')):.3f}, recall "
+                  f"{test.get('recall_at_action', float('nan')):.3f} at action; test PR AUC "
+                  f"{test.get('pr_auc', float('nan')):.3f}", highlight=False)
+    for note in th["notes"]:
+        console.print(f"[yellow]warning:[/] {note}", highlight=False)
+    console.print(f"promote with: botsift models promote {result.model_version}", highlight=False)
+
+
+models_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="List, promote and roll back registered model versions.")
+app.add_typer(models_app, name="models")
+
+
+def _warehouse() -> Path:
+    from botsift.project import warehouse_path
+
+    return Path(_run(warehouse_path))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List registered model versions and their status per segment."""
+    from rich.table import Table
+
+    from botsift.registry import list_versions
+
+    rows = _run(list_versions, _warehouse())
+    table = Table()
+    table.add_column("model_version", no_wrap=True, min_width=24)
+    for col in ("segment", "status", "registered_at", "promoted_at", "action", "review"):
+        table.add_column(col, no_wrap=col in ("segment", "status"))
+    for r in rows:
+        table.add_row(r["model_version"], r["segment"], r["status"],
+                      f"{r['registered_at']:%Y-%m-%d %H:%M:%S}",
+                      "" if r["promoted_at"] is None else f"{r['promoted_at']:%Y-%m-%d %H:%M:%S}",
+                      f"{r['action_threshold']:.4f}", f"{r['review_threshold']:.4f}")
+    Console().print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Model version to promote.")],
+    shadow: Annotated[bool, typer.Option("--shadow", help="Promote to shadow (scored, not acted on).")] = False,
+) -> None:
+    """Make a version active (or shadow) for all its segments."""
+    from botsift.registry import promote
+
+    to = "shadow" if shadow else "active"
+    rows = _run(promote, _warehouse(), version, to=to)
+    console.print(f"{version} is {to} for {', '.join(r['segment'] for r in rows)}",
+                  highlight=False)
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Re-activate the previously active version and retire the current one."""
+    from botsift.registry import rollback
+
+    version = _run(rollback, _warehouse())
+    console.print(f"rolled back: {version} is active", highlight=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,371 @@
+"""Model registry: immutable version folders under ``artifacts/`` and a warehouse table.
+
+Layout of one version (never rewritten once written)::
+
+    artifacts/<model_version>/model.onnx, model_card.json, tree_rules.txt     (segment global)
+    artifacts/<model_version>/segments/<region>/model.onnx, model_card.json   (region models)
+
+``registry.model_versions`` holds one row per version and segment with its status
+(candidate, shadow, active, retired); ``registry.model_events`` logs every status change, which
+is what :func:`rollback` reads. Promotion works on a whole version (all its segments) so that
+one version serves at a time; at most one version is active (and one shadow) per segment.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from botsift.errors import BotsiftError
+
+__all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
+           "ActiveModel", "sha256_bytes", "sha256_file", "write_version", "register",
+           "list_versions", "promote", "rollback", "load_active"]
+
+log = logging.getLogger(__name__)
+
+VERSIONS_TABLE = "registry.model_versions"
+EVENTS_TABLE = "registry.model_events"
+GLOBAL_SEGMENT = "global"
+STATUSES = ("candidate", "shadow", "active", "retired")
+CARD_NAME, ONNX_NAME = "model_card.json", "model.onnx"
+
+
+@dataclass
+class SegmentArtifact:
+    """What one segment model writes into its version folder."""
+
+    onnx_bytes: bytes
+    card: dict[str, Any]
+    extra_files: dict[str, str]
+
+
+@dataclass
+class ActiveModel:
+    """The verified ONNX file and card of the model serving a segment."""
+
+    model_version: str
+    segment: str
+    onnx_path: Path
+    card: dict[str, Any]
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _segment_dir(folder: Path, segment: str) -> Path:
+    return folder if segment == GLOBAL_SEGMENT else folder / "segments" / segment
+
+
+def write_version(artifacts_dir: Path, model_version: str,
+                  segments: dict[str, SegmentArtifact]) -> Path:
+    """Write a version folder atomically (temp folder, then rename); refuse to overwrite.
+
+    Each card gets ``onnx_sha256`` and ``onnx_file`` before it is written.
+
+    Raises
+    ------
+    BotsiftError
+        If the version folder exists already, or there is no global segment.
+    """
+    if GLOBAL_SEGMENT not in segments:
+        raise BotsiftError("a model version needs a global segment model")
+    artifacts_dir = Path(artifacts_dir)
+    final = artifacts_dir / model_version
+    if final.exists():
+        raise BotsiftError(f"{final} exists: model versions are immutable; train a new version")
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    tmp = artifacts_dir / f".tmp-{model_version}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for seg, art in segments.items():
+            d = _segment_dir(tmp, seg)
+            d.mkdir(parents=True, exist_ok=True)
+            (d / ONNX_NAME).write_bytes(art.onnx_bytes)
+            card = {**art.card, "onnx_file": ONNX_NAME, "onnx_sha256": sha256_bytes(art.onnx_bytes)}
+            (d / CARD_NAME).write_text(json.dumps(card, indent=2, sort_keys=True, default=str))
+            for name, text in art.extra_files.items():
+                (d / name).write_text(text)
+        if final.exists():
+            raise BotsiftError(f"{final} appeared while writing: versions are immutable")
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return final
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema if not exists registry")
+    con.execute(f"""create table if not exists {VERSIONS_TABLE} (
+        model_version varchar not null, segment varchar not null, status varchar not null,
+        registered_at timestamp not null, promoted_at timestamp, onnx_path varchar not null,
+        onnx_sha256 varchar not null, action_threshold double, review_threshold double,
+        card json, primary key (model_version, segment))""")
+    con.execute(f"""create table if not exists {EVENTS_TABLE} (
+        event_id bigint not null, model_version varchar not null, segment varchar not null,
+        from_status varchar, to_status varchar not null, reason varchar not null,
+        event_at timestamp not null)""")
+    return con
+
+
+def _event(con: duckdb.DuckDBPyConnection, version: str, segment: str, frm: str | None,
+           to: str, reason: str, at: datetime) -> None:
+    nxt = con.execute(f"select coalesce(max(event_id), 0) + 1 from {EVENTS_TABLE}").fetchall()
+    con.execute(f"insert into {EVENTS_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
+                [nxt[0][0], version, segment, frm, to, reason, at])
+
+
+def _set_status(con: duckdb.DuckDBPyConnection, version: str, segment: str, frm: str, to: str,
+                reason: str, at: datetime) -> None:
+    promoted = ", promoted_at = ?" if to in ("active", "shadow") else ""
+    params: list[Any] = [to, *([at] if promoted else []), version, segment]
+    con.execute(f"update {VERSIONS_TABLE} set status = ?{promoted} "
+                "where model_version = ? and segment = ?", params)
+    _event(con, version, segment, frm, to, reason, at)
+
+
+def _check_invariants(con: duckdb.DuckDBPyConnection) -> None:
+    bad = con.execute(f"""select segment, status, count(*) from {VERSIONS_TABLE}
+        where status in ('active', 'shadow') group by all having count(*) > 1""").fetchall()
+    if bad:
+        raise BotsiftError(f"registry invariant broken (one active/shadow per segment): {bad}")
+
+
+def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
+    """Register a written version folder as ``candidate`` rows, one per segment.
+
+    Raises
+    ------
+    BotsiftError
+        If the folder has no card, a file does not match its sha256, or the version is
+        registered already.
+    """
+    folder = Path(folder)
+    version = folder.name
+    cards = [folder / CARD_NAME, *sorted((folder / "segments").glob(f"*/{CARD_NAME}"))]
+    if not cards[0].is_file():
+        raise BotsiftError(f"{folder} holds no {CARD_NAME}: not a model version folder")
+    at = _now()
+    con = _connect(warehouse)
+    try:
+        if con.execute(f"select count(*) from {VERSIONS_TABLE} where model_version = ?",
+                       [version]).fetchall()[0][0]:
+            raise BotsiftError(f"model version {version} is registered already")
+        con.execute("begin")
+        rows = []
+        for path in cards:
+            card = json.loads(path.read_text())
+            onnx_path = (path.parent / card["onnx_file"]).resolve()
+            if sha256_file(onnx_path) != card["onnx_sha256"]:
+                raise BotsiftError(f"{onnx_path} does not match the sha256 in its card")
+            seg = card.get("segment", GLOBAL_SEGMENT)
+            th = card.get("thresholds", {})
+            con.execute(f"insert into {VERSIONS_TABLE} values (?, ?, 'candidate', ?, null, ?, ?, "
+                        "?, ?, ?)", [version, seg, at, str(onnx_path), card["onnx_sha256"],
+                                     th.get("action"), th.get("review"),
+                                     json.dumps(card, default=str)])
+            _event(con, version, seg, None, "candidate", "register", at)
+            rows.append({"model_version": version, "segment": seg, "status": "candidate"})
+        con.execute("commit")
+        return rows
+    except Exception:
+        _rollback_quietly(con)
+        raise
+    finally:
+        con.close()
+
+
+def list_versions(warehouse: Path) -> list[dict[str, Any]]:
+    """All registered rows, newest version first (card left out)."""
+    con = _connect(warehouse)
+    try:
+        cur = con.execute(f"""select model_version, segment, status, registered_at, promoted_at,
+            action_threshold, review_threshold, onnx_sha256 from {VERSIONS_TABLE}
+            order by model_version desc, segment = 'global' desc, segment""")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def _version_rows(con: duckdb.DuckDBPyConnection, version: str) -> dict[str, str]:
+    rows = con.execute(f"select segment, status from {VERSIONS_TABLE} where model_version = ?",
+                       [version]).fetchall()
+    if not rows:
+        raise BotsiftError(f"model version {version} is not registered: see `botsift models list`")
+    return dict(rows)
+
+
+def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dict[str, Any]]:
+    """Make a version ``active`` (or ``shadow``) for all its segments.
+
+    Promoting to active retires every other active row, including segments the new version
+    lacks (scoring then falls back to its global model). Promoting to shadow retires the
+    previous shadow of each of its segments.
+
+    Raises
+    ------
+    BotsiftError
+        If the version is unknown, already in that status, or ``to`` is not active/shadow.
+    """
+    if to not in ("active", "shadow"):
+        raise BotsiftError(f"promote to {to!r}: use 'active' or 'shadow'")
+    at = _now()
+    con = _connect(warehouse)
+    try:
+        mine = _version_rows(con, model_version)
+        if all(s == to for s in mine.values()):
+            raise BotsiftError(f"model version {model_version} is {to} already")
+        con.execute("begin")
+        if to == "active":
+            others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
+                where status = 'active' and model_version <> ?""", [model_version]).fetchall()
+        else:
+            others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
+                where status = 'shadow' and model_version <> ? and segment in
+                (select segment from {VERSIONS_TABLE} where model_version = ?)""",
+                                 [model_version, model_version]).fetchall()
+        for v, seg in others:
+            _set_status(con, v, seg, to, "retired", f"promote {model_version}", at)
+        for seg, status in mine.items():
+            if status != to:
+                _set_status(con, model_version, seg, status, to, "promote", at)
+        _check_invariants(con)
+        con.execute("commit")
+    except Exception:
+        _rollback_quietly(con)
+        raise
+    finally:
+        con.close()
+    log.info("model version %s is %s (%d segments)", model_version, to, len(mine))
+    return [r for r in list_versions(warehouse) if r["model_version"] == model_version]
+
+
+def rollback(warehouse: Path) -> str:
+    """Re-activate the previously active version and retire the current one.
+
+    Versions retired by an earlier rollback are skipped, so repeated rollbacks walk back
+    through the promotion history.
+
+    Returns
+    -------
+    str
+        The version now active.
+
+    Raises
+    ------
+    BotsiftError
+        If nothing is active or no earlier active version exists.
+    """
+    at = _now()
+    con = _connect(warehouse)
+    try:
+        cur = con.execute(f"""select model_version from {VERSIONS_TABLE}
+            where status = 'active' and segment = 'global'""").fetchall()
+        if not cur:
+            raise BotsiftError("no active model version to roll back from")
+        current = cur[0][0]
+        prev = con.execute(f"""
+            with last_event as (
+                select model_version, arg_max(reason, event_id) as reason,
+                       arg_max(to_status, event_id) as to_status
+                from {EVENTS_TABLE} where segment = 'global' group by model_version),
+            activations as (
+                select model_version, max(event_id) as last_activation from {EVENTS_TABLE}
+                where segment = 'global' and to_status = 'active' group by model_version)
+            select a.model_version from activations as a
+            inner join last_event as e on e.model_version = a.model_version
+            where a.model_version <> ? and not (e.to_status = 'retired' and e.reason = 'rollback')
+            order by a.last_activation desc limit 1""", [current]).fetchall()
+        if not prev:
+            raise BotsiftError(f"no earlier active version to roll back to from {current}")
+        target = prev[0][0]
+        con.execute("begin")
+        for v, seg in con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
+                                     where status = 'active'""").fetchall():
+            _set_status(con, v, seg, "active", "retired", "rollback", at)
+        for seg, status in _version_rows(con, target).items():
+            _set_status(con, target, seg, status, "active", "rollback restore", at)
+        _check_invariants(con)
+        con.execute("commit")
+    except Exception:
+        _rollback_quietly(con)
+        raise
+    finally:
+        con.close()
+    log.info("rolled back: %s retired, %s active", current, target)
+    return str(target)
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # no transaction open: nothing to undo
+        con.execute("rollback")
+
+
+def load_active(warehouse: Path, segment: str = GLOBAL_SEGMENT, *,
+                fallback_to_global: bool = True) -> ActiveModel:
+    """Return the active model of ``segment`` after checking its file's sha256.
+
+    Parameters
+    ----------
+    fallback_to_global : bool
+        When the segment has no active model of its own, return the global one.
+
+    Raises
+    ------
+    BotsiftError
+        If no model is active, the file is missing, or its bytes do not match the registry.
+    """
+    if not Path(warehouse).is_file():
+        raise BotsiftError(f"warehouse {warehouse} not found")
+    con = _connect(warehouse)
+    try:
+        segs = [segment, GLOBAL_SEGMENT] if fallback_to_global else [segment]
+        row = None
+        for seg in dict.fromkeys(segs):
+            found = con.execute(f"""select model_version, segment, onnx_path, onnx_sha256, card
+                from {VERSIONS_TABLE} where status = 'active' and segment = ?""", [seg]).fetchall()
+            if found:
+                row = found[0]
+                break
+    finally:
+        con.close()
+    if row is None:
+        raise BotsiftError(f"no active model for segment {segment!r}: train one and run "
+                           "`botsift models promote VERSION`")
+    version, seg, path, sha, card = row
+    p = Path(path)
+    if not p.is_file():
+        raise BotsiftError(f"{p} (model {version}, {seg}) is missing: restore the artifacts "
+                           "folder or roll back")
+    if sha256_file(p) != sha:
+        raise BotsiftError(f"{p} does not match its registered sha256: the file was changed; "
+                           "do not score with it (restore it or roll back)")
+    return ActiveModel(version, seg, p, json.loads(card))

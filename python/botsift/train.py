@@ -1,0 +1,433 @@
+"""Train, evaluate, export and register a model version from ``marts.ml_training_examples``.
+
+One call of :func:`train_models` does the whole run: search each base model's
+hyper-parameters (grouped stratified CV on train), refit on train, tune the soft-vote weights
+and choose thresholds on validation, export one ONNX graph (prior correction inside), check
+ONNX/scikit-learn parity on test, write the immutable version folder, register it as a
+``candidate`` and write the evaluation tables. Per-region models reuse the global search's
+hyper-parameters and are kept only where they beat the global model on that region's
+validation rows.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import platform
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sklearn.pipeline import Pipeline
+from sklearn.tree import export_text
+
+from botsift import evaluation, registry
+from botsift.errors import BotsiftError
+from botsift.examples import TrainingExamples, load_training_examples
+from botsift.export import check_parity, onnx_probabilities, to_onnx
+from botsift.models import (
+    DEFAULT_FAMILIES,
+    DEFAULT_GRIDS,
+    Ensemble,
+    TuningResult,
+    build_estimator,
+    cv_folds,
+    fit_estimator,
+    n_grid_points,
+    tune_ensemble_weights,
+    tune_family,
+)
+from botsift.prior import balanced_sample_weight, correct_probability, odds_factor
+from botsift.thresholds import Thresholds, select_thresholds
+
+__all__ = ["TrainingResult", "train_models", "new_model_version"]
+
+log = logging.getLogger(__name__)
+
+_LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy", "duckdb", "protobuf")
+
+
+@dataclass
+class TrainingResult:
+    """What a training run produced: the version, its folder, cards and registry rows."""
+
+    model_version: str
+    folder: Path
+    cards: dict[str, dict[str, Any]]
+    registered: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """The global model's card."""
+        return self.cards[registry.GLOBAL_SEGMENT]
+
+
+@dataclass
+class _SegmentModel:
+    segment: str
+    ensemble: Ensemble
+    base: dict[str, Any]
+    thresholds: Thresholds
+    base_thresholds: dict[str, Thresholds]
+    val_ap: float
+    odds: float
+
+
+def _git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=7", "HEAD"],
+                             cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, check=False, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "nogit"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "nogit"
+
+
+def new_model_version(now: datetime | None = None) -> str:
+    """A version id like ``20261123T101500-1a2b3c4``: UTC time and the code's git sha."""
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%S')}-{_git_sha()}"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            out[lib] = importlib_metadata.version(lib)
+        except importlib_metadata.PackageNotFoundError:
+            out[lib] = "missing"
+    return out
+
+
+@contextlib.contextmanager
+def _bar(enabled: bool, total: int, description: str) -> Iterator[Any]:
+    """A rich progress bar on stderr (or a no-op) advanced once per model fit."""
+    if not enabled:
+        yield lambda: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(description, total=total)
+        yield lambda: prog.advance(task)
+
+
+def _tuning_rows(train: TrainingExamples, max_rows: int, seed: int) -> np.ndarray:
+    """Indices of a class-stratified random subsample of train (all rows when small)."""
+    n = len(train.y)
+    if n <= max_rows:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    frac = max_rows / n
+    keep = [np.sort(rng.choice(np.nonzero(train.y == c)[0],
+                               max(1, round(frac * (train.y == c).sum())), replace=False))
+            for c in (0, 1)]
+    return np.sort(np.concatenate(keep))
+
+
+def _search(train: TrainingExamples, families: Sequence[str], grids: dict[str, dict[str, list]],
+            *, n_splits: int, max_rows: int, seed: int, progress: bool) -> dict[str, TuningResult]:
+    idx = _tuning_rows(train, max_rows, seed)
+    X, y, r, g = train.X[idx], train.y[idx], train.sampling_rate[idx], train.group[idx]
+    folds = cv_folds(y, g, n_splits, seed)
+    total = sum(n_grid_points(grids[f]) for f in families) * n_splits
+    log.info("searching hyper-parameters: %d fits on %d train rows (%d-fold grouped CV)",
+             total, len(idx), n_splits)
+    out: dict[str, TuningResult] = {}
+    with _bar(progress, total, "tuning base models") as tick:
+        for fam in families:
+            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, on_fit=tick)
+            log.info("  %s: best %s, CV PR AUC %.4f", fam, out[fam].best_params,
+                     out[fam].best_score)
+    return out
+
+
+def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
+                 tuned: dict[str, TuningResult], *, seed: int, precision_target: float,
+                 recall_target: float, weight_step: float, progress: bool) -> _SegmentModel:
+    names = list(tuned)
+    w_fit = balanced_sample_weight(train.y, train.sampling_rate)
+    ests = []
+    with _bar(progress, len(names), f"fitting {segment} models") as tick:
+        for fam in names:
+            est = build_estimator(fam, tuned[fam].best_params, seed)
+            ests.append(fit_estimator(est, train.X, train.y, w_fit))
+            tick()
+    raw_val = np.column_stack([e.predict_proba(val.X)[:, 1] for e in ests])
+    weights, val_ap = tune_ensemble_weights(raw_val, val.y, val.weight, step=weight_step)
+    k = odds_factor(train.y, train.sampling_rate)
+    ens = Ensemble(names, ests, weights, k)
+    log.info("%s ensemble weights %s (validation PR AUC %.4f), prior odds factor %.5g",
+             segment, dict(zip(names, np.round(weights, 3).tolist(), strict=True)), val_ap, k)
+    val_scores = ens.predict_proba(val.X)
+    th = select_thresholds(val.y, val_scores, weight=val.weight,
+                           precision_target=precision_target, recall_target=recall_target)
+    for note in th.notes:
+        log.warning("%s: %s", segment, note)
+    base_th = {n: select_thresholds(val.y, correct_probability(raw_val[:, i], k),
+                                    weight=val.weight, precision_target=precision_target,
+                                    recall_target=recall_target)
+               for i, n in enumerate(names)}
+    base = dict(zip(names, ests, strict=True))
+    return _SegmentModel(segment, ens, base, th, base_th, val_ap, k)
+
+
+def _overall(rows: list[tuple]) -> dict[str, float]:
+    return {r[6]: r[7] for r in rows if r[4] == "overall"}
+
+
+def _evaluate(version: str, sm: _SegmentModel, splits: dict[str, TrainingExamples], *,
+              seed: int, n_boot: int) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
+    """Metric and calibration rows for the ensemble and each base model; card summary."""
+    mrows: list[tuple] = []
+    crows: list[tuple] = []
+    summary: dict[str, Any] = {}
+    for split, data in splits.items():
+        models: dict[str, tuple[np.ndarray, Thresholds]] = {
+            "ensemble": (sm.ensemble.predict_proba(data.X), sm.thresholds)}
+        for name, est in sm.base.items():
+            s = correct_probability(est.predict_proba(data.X)[:, 1], sm.odds)
+            models[name] = (s, sm.base_thresholds[name])
+        for name, (s, th) in models.items():
+            extra = {}
+            if split == "test":
+                lo, hi = evaluation.bootstrap_pr_auc(data.y, s, data.weight, data.group,
+                                                     n_resamples=n_boot, seed=seed)
+                extra = {"pr_auc_ci95_low": lo, "pr_auc_ci95_high": hi,
+                         "bootstrap_resamples": float(n_boot)}
+            rows = evaluation.metric_rows(
+                model_version=version, model_segment=sm.segment, model_name=name, split=split,
+                y=data.y, scores=s, weight=data.weight, segments=data.segments,
+                thresholds={"action": th.action, "review": th.review}, extra=extra)
+            mrows += rows
+            crows += evaluation.calibration_rows(
+                model_version=version, model_segment=sm.segment, model_name=name, split=split,
+                y=data.y, scores=s, weight=data.weight, segments=data.segments)
+            summary.setdefault(name, {})[split] = _overall(rows)
+    return mrows, crows, summary
+
+
+def _tree_rules(sm: _SegmentModel, features: list[str]) -> str | None:
+    est = sm.base.get("decision_tree")
+    if est is None:
+        return None
+    tree = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    w = dict(zip(sm.ensemble.names, sm.ensemble.weights.tolist(), strict=True))
+    head = (f"# Decision tree of this model version ({sm.segment}); ensemble weight "
+            f"{w.get('decision_tree', 0.0):.2f}.\n"
+            "# Inputs are median-imputed first (NULL -> train median); class 1 = bot.\n"
+            "# Leaf values are class weights under balanced, down-sampling-corrected weights.\n")
+    return head + export_text(tree, feature_names=list(features), show_weights=True,
+                              decimals=4)
+
+
+def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[str, TuningResult],
+          parity: dict[str, Any], summary: dict[str, Any], *, seed: int,
+          label_sources: list[str] | None, created_at: datetime) -> dict[str, Any]:
+    train = data.subset(data.mask("train"))
+    neg_rate = train.sampling_rate[train.y == 0]
+    pos_rate = train.sampling_rate[train.y == 1]
+    return {
+        "model_version": version,
+        "segment": sm.segment,
+        "created_at": created_at.isoformat(),
+        "model_name": "ensemble",
+        "features": data.features,
+        "input": {"name": "input", "dtype": "float32", "shape": [None, len(data.features)],
+                  "nulls": "NaN; imputed inside the graph"},
+        "outputs": {"label": "int64, probability > 0.5",
+                    "probabilities": "float32 [N, 2], column 1 = prior-corrected P(bot)"},
+        "thresholds": sm.thresholds.as_dict(),
+        "sampling": {
+            "odds_factor": sm.odds,
+            "negative_sampling_rate_mean": float(neg_rate.mean()),
+            "positive_sampling_rate_mean": float(pos_rate.mean()),
+            "correction": "models fit with balanced, inverse-sampling-rate weights; the ONNX "
+                          "graph multiplies the soft vote's odds by odds_factor = estimated "
+                          "population bot odds (sum of 1/rate over positives / negatives)",
+        },
+        "training_snapshot": None if data.snapshot is None else str(data.snapshot),
+        "rows": data.counts(),
+        "ensemble": {"members": sm.ensemble.names, "weights": sm.ensemble.weights.tolist(),
+                     "validation_pr_auc": sm.val_ap,
+                     "weight_search": "simplex grid maximizing weighted validation PR AUC"},
+        "base_models": {
+            fam: {"params": tuned[fam].best_params, "cv_pr_auc": tuned[fam].best_score,
+                  "search": tuned[fam].scores,
+                  "thresholds": sm.base_thresholds[fam].as_dict()} for fam in sm.base},
+        "metrics": summary,
+        "parity": parity,
+        "libraries": _versions(),
+        "seed": seed,
+        "label_sources": label_sources,
+        "code_version": _git_sha(),
+    }
+
+
+def _parity(sm: _SegmentModel, onnx_bytes: bytes, test: TrainingExamples) -> dict[str, Any]:
+    sk = sm.ensemble.predict_proba(test.X)
+    ox = onnx_probabilities(onnx_bytes, test.X)
+    th = {"action": sm.thresholds.action, "review": sm.thresholds.review}
+    par = check_parity(sk, ox, th)
+    if not par.passed:
+        raise BotsiftError(f"{sm.segment}: ONNX and scikit-learn disagree on test (max abs diff "
+                           f"{par.max_abs_diff:.3g}, decision mismatches "
+                           f"{par.decision_mismatches}); the model was not registered")
+    log.info("%s ONNX parity on %d test rows: max abs diff %.3g, ties %s", sm.segment,
+             par.n_rows, par.max_abs_diff, par.ties)
+    return {"split": "test", **par.as_dict()}
+
+
+def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
+                 precision_target: float = 0.95, recall_target: float = 0.90,
+                 per_region: bool = True, seed: int = 0,
+                 label_sources: list[str] | None = None, progress: bool = True,
+                 families: Sequence[str] = DEFAULT_FAMILIES,
+                 grids: dict[str, dict[str, list]] | None = None, n_splits: int = 3,
+                 tune_max_rows: int = 60_000, min_region_positives: int = 200,
+                 min_region_validation_positives: int = 30, region_column: str = "region",
+                 bootstrap_resamples: int = 500, weight_step: float = 0.1,
+                 model_version: str | None = None, register: bool = True) -> TrainingResult:
+    """Train the global (and per-region) ensemble, export, evaluate and register a version.
+
+    Parameters
+    ----------
+    warehouse : Path
+        DuckDB warehouse holding ``marts.ml_training_examples``.
+    manifest : dict
+        Loaded dbt manifest (column roles).
+    artifacts_dir : Path
+        Registry folder; the version is written to ``artifacts_dir / model_version``.
+    precision_target, recall_target : float
+        Targets for the action and review thresholds (chosen on validation).
+    per_region : bool
+        Also train per-region models where a region has ``min_region_positives`` positive
+        train rows (and ``min_region_validation_positives`` in validation); each is kept only
+        if it beats the global model on its region's validation PR AUC.
+    seed : int
+        The only source of randomness.
+    label_sources : list of str, optional
+        Train only on rows with these label sources.
+    progress : bool
+        Show progress bars on stderr.
+    families, grids, n_splits, tune_max_rows
+        Base model families, their search grids (default :data:`DEFAULT_GRIDS`), CV folds,
+        and the train-row cap for the search (a class-stratified subsample above it).
+    bootstrap_resamples : int
+        Resamples for the test PR AUC interval (groups resampled whole).
+    weight_step : float
+        Grid step of the soft-vote weight search.
+    model_version : str, optional
+        Defaults to :func:`new_model_version`.
+    register : bool
+        Register the version (status ``candidate``) in ``registry.model_versions``.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    BotsiftError
+        If the training table is missing, empty or one-class, the version exists, or ONNX
+        parity fails.
+    """
+    created = datetime.now(UTC)
+    version = model_version or new_model_version(created)
+    if (Path(artifacts_dir) / version).exists():
+        raise BotsiftError(f"{Path(artifacts_dir) / version} exists: versions are immutable")
+    grids = {**DEFAULT_GRIDS, **(grids or {})}
+    data = load_training_examples(warehouse, manifest, label_sources=label_sources)
+    counts = data.counts()
+    log.info("training examples: %s", ", ".join(
+        f"{s} {c['rows']:,} rows ({c['positives']:,} bots)" for s, c in counts.items()))
+    train, val, test = (data.subset(data.mask(s)) for s in ("train", "validation", "test"))
+
+    tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
+                    seed=seed, progress=progress)
+    kw: dict[str, Any] = {"seed": seed, "precision_target": precision_target, "recall_target": recall_target,
+          "weight_step": weight_step, "progress": progress}
+    models = {registry.GLOBAL_SEGMENT: _fit_segment(registry.GLOBAL_SEGMENT, train, val,
+                                                    tuned, **kw)}
+    selection: dict[str, dict[str, Any]] = {}
+    if per_region:
+        if region_column not in data.segments:
+            raise BotsiftError(f"per-region models need a segment column {region_column!r}; "
+                               "pass per_region=False (CLI: --no-per-region)")
+        glob = models[registry.GLOBAL_SEGMENT]
+        for region in sorted(set(train.segments[region_column].tolist())):
+            tr = train.subset(train.segments[region_column] == region)
+            va = val.subset(val.segments[region_column] == region)
+            n_tr, n_va = int(tr.y.sum()), int(va.y.sum())
+            info: dict[str, Any] = {"train_positives": n_tr, "validation_positives": n_va}
+            if n_tr < min_region_positives or n_va < min_region_validation_positives \
+                    or va.y.min() == va.y.max():
+                info["decision"] = (f"global (needs >= {min_region_positives} train and >= "
+                                    f"{min_region_validation_positives} validation positives)")
+                selection[region] = info
+                continue
+            sm = _fit_segment(region, tr, va, tuned, **kw)
+            global_ap = evaluation.weighted_average_precision(
+                va.y, glob.ensemble.predict_proba(va.X), va.weight)
+            info |= {"region_model_validation_pr_auc": sm.val_ap,
+                     "global_model_validation_pr_auc": global_ap}
+            if sm.val_ap >= global_ap:
+                models[region] = sm
+                info["decision"] = "region model"
+            else:
+                info["decision"] = "global (region model did not beat it on validation)"
+            selection[region] = info
+            log.info("region %s: %s", region, info["decision"])
+
+    artifacts: dict[str, registry.SegmentArtifact] = {}
+    cards: dict[str, dict[str, Any]] = {}
+    mrows: list[tuple] = []
+    crows: list[tuple] = []
+    for seg, sm in models.items():
+        if seg == registry.GLOBAL_SEGMENT:
+            seg_data, seg_test = data, test
+            splits = {"validation": val, "test": test}
+        else:
+            seg_data = data.subset(data.segments[region_column] == seg)
+            seg_test = test.subset(test.segments[region_column] == seg)
+            splits = {"validation": val.subset(val.segments[region_column] == seg),
+                      "test": seg_test}
+        onnx_bytes = to_onnx(sm.ensemble, len(data.features),
+                             metadata={"model_version": version, "segment": seg,
+                                       "features": ",".join(data.features)})
+        parity = _parity(sm, onnx_bytes, seg_test)
+        m, c, summary = _evaluate(version, sm, splits, seed=seed, n_boot=bootstrap_resamples)
+        mrows += m
+        crows += c
+        card = _card(version, sm, seg_data, tuned, parity, summary, seed=seed,
+                     label_sources=label_sources, created_at=created)
+        if seg == registry.GLOBAL_SEGMENT:
+            card["segment_models"] = {"column": region_column if per_region else None,
+                                      "min_region_positives": min_region_positives,
+                                      "regions": selection}
+        rules = _tree_rules(sm, data.features)
+        artifacts[seg] = registry.SegmentArtifact(
+            onnx_bytes, card, {"tree_rules.txt": rules} if rules else {})
+        cards[seg] = card
+    folder = registry.write_version(Path(artifacts_dir), version, artifacts)
+    cards = {seg: _read_card(folder, seg) for seg in cards}
+    registered = registry.register(warehouse, folder) if register else []
+    evaluation.write_evaluation(warehouse, version, mrows, crows)
+    test_m = cards[registry.GLOBAL_SEGMENT]["metrics"]["ensemble"]["test"]
+    log.info("model version %s written to %s: test PR AUC %.4f [%.4f, %.4f], precision %.3f / "
+             "recall %.3f at the action threshold", version, folder, test_m.get("pr_auc", 0),
+             test_m.get("pr_auc_ci95_low", 0), test_m.get("pr_auc_ci95_high", 0),
+             test_m.get("precision_at_action", 0), test_m.get("recall_at_action", 0))
+    return TrainingResult(version, folder, cards, registered)
+
+
+def _read_card(folder: Path, segment: str) -> dict[str, Any]:
+    import json
+
+    d = folder if segment == registry.GLOBAL_SEGMENT else folder / "segments" / segment
+    return json.loads((d / "model_card.json").read_text())

@@ -1,0 +1,70 @@
+"""The CLI: train, models list/promote/rollback, and clean errors (no traceback)."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from botsift import cli
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+def _sql(wh, sql):
+    con = duckdb.connect(str(wh))
+    con.execute(sql)
+    con.close()
+
+
+def _fast(monkeypatch):
+    """Tiny grids: the CLI's wiring is under test here, not the search."""
+    import botsift.train as train_mod
+    from conftest import FAST
+
+    real = train_mod.train_models
+
+    def fast(*args, **kwargs):
+        kwargs.update({k: v for k, v in FAST.items() if k != "progress"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_models", fast)
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("drop table marts.ml_training_examples", "not found"),
+    ("delete from marts.ml_training_examples", "has no rows"),
+    ("update marts.ml_training_examples set label = 0", "one class only"),
+])
+def test_train_errors_are_one_line(project, breakage, message):
+    _, wh, _ = project
+    _sql(wh, breakage)
+    res = runner.invoke(cli.app, ["train"])
+    assert res.exit_code == 1
+    assert message in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_train_promote_rollback(project, monkeypatch):
+    _fast(monkeypatch)
+    res = runner.invoke(cli.app, ["train", "--no-per-region", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    assert "(candidate)" in res.output
+    import botsift.registry as reg
+    from botsift.project import warehouse_path
+    wh = warehouse_path()
+    v1 = reg.list_versions(wh)[0]["model_version"]
+    # A second version needs a new id: versions are timestamped to the second.
+    monkeypatch.setattr("botsift.train.new_model_version", lambda now=None: "20990101T000000-x")
+    assert runner.invoke(cli.app, ["train", "--no-per-region"]).exit_code == 0
+    res = runner.invoke(cli.app, ["models", "list"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and v1 in res.output and "candidate" in res.output
+    assert runner.invoke(cli.app, ["models", "promote", v1]).exit_code == 0
+    assert runner.invoke(cli.app, ["models", "promote", "20990101T000000-x"]).exit_code == 0
+    res = runner.invoke(cli.app, ["models", "rollback"])
+    assert res.exit_code == 0 and v1 in res.output
+    assert reg.load_active(wh).model_version == v1
+    res = runner.invoke(cli.app, ["models", "promote", "nope", "--shadow"])
+    assert res.exit_code == 1 and "not registered" in res.output
+    res = runner.invoke(cli.app, ["models", "rollback"])
+    assert res.exit_code == 1 and "no earlier active" in res.output

@@ -1,0 +1,107 @@
+"""train_models end to end on a synthetic table: artifacts, registry, evaluation tables."""
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pytest
+
+from botsift.errors import BotsiftError
+from botsift.examples import load_training_examples
+from botsift.export import onnx_probabilities
+from botsift.registry import list_versions, load_active, promote, sha256_file
+from botsift.train import train_models
+from conftest import FAST
+
+pytestmark = pytest.mark.integration
+
+
+def test_version_folder_and_card(trained):
+    result, _, _ = trained
+    folder = result.folder
+    assert folder.name == "20261123T101500-test000"
+    assert {"model.onnx", "model_card.json", "tree_rules.txt"} <= {p.name for p in folder.iterdir()}
+    card = json.loads((folder / "model_card.json").read_text())
+    assert card["onnx_sha256"] == sha256_file(folder / "model.onnx")
+    assert card["features"] == result.card["features"] and len(card["features"]) == 30
+    assert card["parity"]["passed"] and card["parity"]["max_abs_diff"] <= 1e-5
+    assert card["rows"]["train"]["positives"] > 0 and card["training_snapshot"]
+    assert abs(sum(card["ensemble"]["weights"]) - 1) < 1e-9
+    assert 0 < card["sampling"]["odds_factor"] < 1
+    th = card["thresholds"]
+    assert 0 < th["review"] <= th["action"] <= 1
+    assert {"pr_auc", "pr_auc_ci95_low", "pr_auc_ci95_high"} <= set(
+        card["metrics"]["ensemble"]["test"])
+    assert set(card["libraries"]) >= {"scikit-learn", "skl2onnx", "onnx", "onnxruntime"}
+    assert "|---" in (folder / "tree_rules.txt").read_text()
+    regions = card["segment_models"]["regions"]
+    assert set(regions) == {"na", "eu", "latam", "apac", "africa"}
+    for seg in result.cards:
+        if seg != "global":
+            assert (folder / "segments" / seg / "model.onnx").is_file()
+            assert regions[seg]["decision"] == "region model"
+
+
+def test_deployed_scores_are_the_card_scores(trained):
+    """The ONNX file scores validation exactly as the thresholds were chosen on."""
+    result, wh, manifest = trained
+    ex = load_training_examples(wh, manifest)
+    val = ex.subset(ex.mask("validation"))
+    scores = onnx_probabilities((result.folder / "model.onnx").read_bytes(), val.X)
+    th = result.card["thresholds"]
+    w = val.weight
+    flag = scores >= th["review"]
+    recall = (w * flag * val.y).sum() / (w * val.y).sum()
+    assert recall == pytest.approx(th["review_recall"], abs=1e-9)
+    assert scores.mean() < 0.5  # prior-corrected toward the population's bot rate
+
+
+def test_registry_rows_and_evaluation_tables(trained):
+    result, wh, _ = trained
+    rows = [r for r in list_versions(wh) if r["model_version"] == result.model_version]
+    assert {r["segment"] for r in rows} == set(result.cards)
+    assert {r["status"] for r in rows} == {"candidate"}
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        names = {r[0] for r in con.execute(
+            "select distinct model_name from marts.ml_model_evaluation").fetchall()}
+        seg_types = {r[0] for r in con.execute(
+            "select distinct segment_type from marts.ml_model_evaluation").fetchall()}
+        metrics = {r[0] for r in con.execute(
+            "select distinct metric from marts.ml_model_evaluation").fetchall()}
+        n_cal = con.execute("select count(*) from marts.ml_model_calibration").fetchall()[0][0]
+    finally:
+        con.close()
+    assert names == {"ensemble", "logistic_regression", "decision_tree", "hist_gradient_boosting"}
+    assert seg_types == {"overall", "region", "account_age_band", "signup_client"}
+    assert {"tp_at_action", "fp_at_review", "precision_at_action", "recall_at_review",
+            "f1_at_action", "roc_auc", "pr_auc", "brier", "pr_auc_ci95_low"} <= metrics
+    assert n_cal > 0
+
+
+def test_load_active_after_promote(trained):
+    result, wh, _ = trained
+    promote(wh, result.model_version)
+    got = load_active(wh, "eu")
+    assert got.model_version == result.model_version
+    assert got.card["segment"] in ("eu", "global")
+
+
+def test_same_version_twice_is_refused(trained):
+    result, wh, manifest = trained
+    with pytest.raises(BotsiftError, match="immutable"):
+        train_models(wh, manifest, result.folder.parent, model_version=result.model_version,
+                     **FAST)
+
+
+def test_same_seed_same_scores(project):
+    _, wh, manifest = project
+    a = train_models(wh, manifest, wh.parent / "a", per_region=False, model_version="a", **FAST)
+    b = train_models(wh, manifest, wh.parent / "b", per_region=False, model_version="b", **FAST)
+    assert a.card["thresholds"] == b.card["thresholds"]
+    assert a.card["ensemble"]["weights"] == b.card["ensemble"]["weights"]
+    ex = load_training_examples(wh, manifest)
+    sa = onnx_probabilities((a.folder / "model.onnx").read_bytes(), ex.X)
+    sb = onnx_probabilities((b.folder / "model.onnx").read_bytes(), ex.X)
+    np.testing.assert_array_equal(sa, sb)
