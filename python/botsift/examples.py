@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 
 from botsift.errors import BotsiftError
-from botsift.manifest import column_roles
+from botsift.manifest import training_roles
 
 __all__ = ["TRAINING_MODEL", "TRAINING_TABLE", "SPLITS", "TrainingExamples",
            "load_training_examples"]
@@ -63,6 +63,7 @@ class TrainingExamples:
             segments={k: v[mask] for k, v in self.segments.items()},
             account_id=self.account_id[mask], snapshot=self.snapshot,
             label_source=None if self.label_source is None else self.label_source[mask],
+            extra=self.extra,
         )
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -132,7 +133,7 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
         If the warehouse or table is missing, a role column is missing, the table (after
         filtering) is empty, a split is missing, or a split holds one class only.
     """
-    roles = column_roles(manifest, TRAINING_MODEL)
+    roles = training_roles(manifest)
     features = roles["feature"]
     label, split = _one(roles, "label"), _one(roles, "split")
     group, weight = _one(roles, "group"), _one(roles, "weight")
@@ -166,9 +167,10 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
         if not exists:
             raise BotsiftError(f"table {TRAINING_TABLE} not found in {warehouse}: run "
                                "`dbt build --select +ml_training_examples` first")
-        present = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'marts' and table_name = ?", [TRAINING_MODEL]).fetchall()}
+        column_types = dict(con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = ?", [TRAINING_MODEL]).fetchall())
+        present = set(column_types)
         missing = [c for c in cols if c not in present]
         if missing:
             raise BotsiftError(f"{TRAINING_TABLE} lacks columns {missing} that the manifest "
@@ -220,6 +222,7 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
         sampling_rate=rate, segments={c: _as_str(data[c]) for c in roles["segment"]},
         account_id=account_id, snapshot=snapshot,
         label_source=_as_str(data[source_col]) if source_col else None,
+        extra={"feature_types": {f: column_types[f] for f in features}},
     )
 
 

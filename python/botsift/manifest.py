@@ -73,5 +73,8 @@ def training_roles(manifest: dict, package: str = "botsift") -> dict[str, list[s
     group, weight, segment and info columns from :data:`TRAINING_MODEL`.
     """
     roles = column_roles(manifest, TRAINING_MODEL, package, require_features=False)
-    roles["feature"] = column_roles(manifest, FEATURE_MODEL, package)["feature"]
+    if f"model.{package}.{FEATURE_MODEL}" in manifest.get("nodes", {}):
+        roles["feature"] = column_roles(manifest, FEATURE_MODEL, package)["feature"]
+    elif not roles["feature"]:
+        raise BotsiftError(f"neither {FEATURE_MODEL} nor {TRAINING_MODEL} declares feature columns")
     return roles

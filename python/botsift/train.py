@@ -226,6 +226,26 @@ def _tree_rules(sm: _SegmentModel, features: list[str]) -> str | None:
                               decimals=4)
 
 
+def _explain(sm: _SegmentModel) -> dict[str, Any] | None:
+    """The logistic-regression terms scoring uses to say why an account is flagged.
+
+    A term is ``coef * (x - mean) / scale`` in log-odds, after the same median imputation;
+    the review queue lists the largest positive terms.
+    """
+    est = sm.base.get("logistic_regression")
+    if not isinstance(est, Pipeline):
+        return None
+    steps = dict(est.steps)
+    imp, scale, lr = steps.get("impute"), steps.get("scale"), est.steps[-1][1]
+    if imp is None or scale is None or not hasattr(lr, "coef_"):
+        return None
+    return {"kind": "logistic_regression_terms",
+            "impute": [float(v) for v in imp.statistics_],
+            "mean": [float(v) for v in scale.mean_],
+            "scale": [float(v) for v in scale.scale_],
+            "coef": [float(v) for v in lr.coef_[0]]}
+
+
 def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[str, TuningResult],
           parity: dict[str, Any], summary: dict[str, Any], *, seed: int,
           label_sources: list[str] | None, created_at: datetime) -> dict[str, Any]:
@@ -238,6 +258,8 @@ def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[s
         "created_at": created_at.isoformat(),
         "model_name": "ensemble",
         "features": data.features,
+        "feature_types": data.extra.get("feature_types", {}),
+        "explain": _explain(sm),
         "input": {"name": "input", "dtype": "float32", "shape": [None, len(data.features)],
                   "nulls": "NaN; imputed inside the graph"},
         "outputs": {"label": "int64, probability > 0.5",
