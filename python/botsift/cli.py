@@ -139,6 +139,29 @@ def _fail(message: str) -> None:
     raise BotsiftError(message)
 
 
+@app.command()
+def score(
+    check: Annotated[bool, typer.Option("--check", help="Compare the warehouse's latest scores with scikit-learn.")] = False,
+    atol: Annotated[float, typer.Option(help="Largest allowed absolute difference.")] = 1e-5,
+) -> None:
+    """Scoring runs inside `dbt build`; `score --check` verifies it end to end."""
+    if not check:
+        console.print("scores are written by `dbt build` (model ml_bot_scores); "
+                      "use `botsift score --check` to verify them against scikit-learn")
+        raise typer.Exit(2)
+    from botsift.project import warehouse_path
+    from botsift.score_check import check_warehouse_scores
+
+    res = _run(check_warehouse_scores, warehouse_path(), atol=atol)
+    console.print(f"{res.model_version} on {res.as_of_date}: {res.n_rows:,} rows, max abs diff "
+                  f"{res.max_abs_diff:.2e}, decision mismatches {res.decision_mismatches} "
+                  f"(ties within 1e-6 of a threshold: {res.ties})", highlight=False)
+    if not res.passed:
+        console.print("[bold red]error:[/] warehouse scores do not match scikit-learn", highlight=False)
+        raise typer.Exit(1)
+    console.print("[green]ok[/]: warehouse scores match scikit-learn")
+
+
 @app.command("feature-report")
 def feature_report(
     source: Annotated[str, typer.Option(help="labels: labelled training examples; truth: simulator ground truth.")] = "labels",

@@ -37,7 +37,7 @@ VERSIONS_TABLE = "registry.model_versions"
 EVENTS_TABLE = "registry.model_events"
 GLOBAL_SEGMENT = "global"
 STATUSES = ("candidate", "shadow", "active", "retired")
-CARD_NAME, ONNX_NAME = "model_card.json", "model.onnx"
+CARD_NAME, ONNX_NAME, SKLEARN_NAME = "model_card.json", "model.onnx", "model.skops"
 
 
 @dataclass
@@ -47,6 +47,7 @@ class SegmentArtifact:
     onnx_bytes: bytes
     card: dict[str, Any]
     extra_files: dict[str, str]
+    sklearn_bytes: bytes | None = None
 
 
 @dataclass
@@ -81,7 +82,8 @@ def write_version(artifacts_dir: Path, model_version: str,
                   segments: dict[str, SegmentArtifact]) -> Path:
     """Write a version folder atomically (temp folder, then rename); refuse to overwrite.
 
-    Each card gets ``onnx_sha256`` and ``onnx_file`` before it is written.
+    Each card gets ``onnx_sha256`` and ``onnx_file`` (and ``sklearn_file``/``sklearn_sha256``
+    when the scikit-learn model is given) before it is written.
 
     Raises
     ------
@@ -104,6 +106,11 @@ def write_version(artifacts_dir: Path, model_version: str,
             d.mkdir(parents=True, exist_ok=True)
             (d / ONNX_NAME).write_bytes(art.onnx_bytes)
             card = {**art.card, "onnx_file": ONNX_NAME, "onnx_sha256": sha256_bytes(art.onnx_bytes)}
+            if art.sklearn_bytes is not None:
+                # the scikit-learn ensemble in skops format (no pickle), for `botsift score
+                # --check`; scoring never loads it
+                (d / SKLEARN_NAME).write_bytes(art.sklearn_bytes)
+                card.update(sklearn_file=SKLEARN_NAME, sklearn_sha256=sha256_bytes(art.sklearn_bytes))
             (d / CARD_NAME).write_text(json.dumps(card, indent=2, sort_keys=True, default=str))
             for name, text in art.extra_files.items():
                 (d / name).write_text(text)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import skops.io as skops_io
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.pipeline import Pipeline
@@ -434,7 +435,8 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
                                       "regions": selection}
         rules = _tree_rules(sm, data.features)
         artifacts[seg] = registry.SegmentArtifact(
-            onnx_bytes, card, {"tree_rules.txt": rules} if rules else {})
+            onnx_bytes, card, {"tree_rules.txt": rules} if rules else {},
+            sklearn_bytes=skops_io.dumps(sm.ensemble))
         cards[seg] = card
     folder = registry.write_version(Path(artifacts_dir), version, artifacts)
     cards = {seg: _read_card(folder, seg) for seg in cards}

@@ -13,9 +13,22 @@ scores as (
 
 ),
 
-latest as (
+latest_date as (
 
     select max(as_of_date) as as_of_date from scores
+
+),
+
+-- the version that scored the latest snapshot most recently is the one in force (an older
+-- active version's rows for that date stay in the score history)
+latest_version as (
+
+    select scores.model_version
+    from scores
+    inner join latest_date
+        on scores.as_of_date = latest_date.as_of_date
+    order by scores.scored_at desc, scores.model_version desc
+    limit 1
 
 ),
 
@@ -23,8 +36,10 @@ flagged as (
 
     select scores.*
     from scores
-    inner join latest
-        on scores.as_of_date = latest.as_of_date
+    inner join latest_date
+        on scores.as_of_date = latest_date.as_of_date
+    inner join latest_version
+        on scores.model_version = latest_version.model_version
     where scores.decision in ('review', 'action')
 
 ),

@@ -1,0 +1,133 @@
+"""``botsift score --check``: end-to-end parity of warehouse scores with scikit-learn.
+
+Reads the snapshot the warehouse scored last, scores the same feature rows outside the
+warehouse with the registered scikit-learn ensemble (skops file, verified against its
+sha256), and compares probabilities and decisions row by row.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from botsift.errors import BotsiftError
+from botsift.registry import sha256_file
+from botsift.scoring import decide
+
+__all__ = ["ScoreCheck", "check_warehouse_scores"]
+
+log = logging.getLogger(__name__)
+
+TIE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class ScoreCheck:
+    """Outcome of comparing warehouse scores with scikit-learn on one snapshot."""
+
+    as_of_date: str
+    model_version: str
+    n_rows: int
+    max_abs_diff: float
+    decision_mismatches: int
+    ties: int
+    passed: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for printing or JSON."""
+        return asdict(self)
+
+
+def _load_sklearn(onnx_path: Path, card: dict):  # type: ignore[no-untyped-def]
+    import skops.io as sio
+
+    name = card.get("sklearn_file")
+    if not name:
+        raise BotsiftError(f"model {card.get('model_version')} has no scikit-learn file to check "
+                           "against (trained before model.skops was kept): retrain it")
+    path = onnx_path.parent / name
+    if not path.is_file():
+        raise BotsiftError(f"{path} is missing: restore the artifacts folder")
+    if sha256_file(path) != card["sklearn_sha256"]:
+        raise BotsiftError(f"{path} does not match the sha256 in its model card: the file was changed")
+    data = path.read_bytes()
+    # integrity is established by the sha256 recorded at training, so the types it holds
+    # are the ones training wrote
+    return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+
+
+def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck:
+    """Compare the active model's latest warehouse scores with scikit-learn's.
+
+    Raises
+    ------
+    BotsiftError
+        If there is nothing to check (no registry, no active model, no scores) or a model
+        file fails its sha256.
+    """
+    if not Path(warehouse).is_file():
+        raise BotsiftError(f"warehouse {warehouse} not found")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        try:
+            models = con.execute(
+                "select model_version, segment, onnx_path, card from registry.model_versions "
+                "where status = 'active'").fetchall()
+        except duckdb.CatalogException:
+            raise BotsiftError("no model registry in this warehouse: train and promote a model") from None
+        if not models:
+            raise BotsiftError("no active model: promote one with `botsift models promote VERSION`")
+        version = models[0][0]
+        try:
+            as_of = con.execute(
+                "select max(as_of_date) from marts.ml_bot_scores where model_version = ? "
+                "and deployment_status = 'active'", [version]).fetchall()[0][0]
+        except duckdb.CatalogException:
+            raise BotsiftError("marts.ml_bot_scores not found: run `dbt build` to score") from None
+        if as_of is None:
+            raise BotsiftError(f"model {version} has scored nothing yet: run `dbt build`")
+        cards = {seg: json.loads(card) for _, seg, _, card in models}
+        features = cards["global"]["features"]
+        cols = ", ".join(f'f."{c}"' for c in features)
+        frame: pd.DataFrame = con.execute(
+            f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "
+            "from marts.fct_account_features as f "
+            "left join marts.ml_bot_scores as s on s.account_id = f.account_id "
+            "and s.as_of_date = f.as_of_date and s.model_version = ? "
+            "where f.as_of_date = ?", [version, as_of]).df()
+    finally:
+        con.close()
+    unscored = int(frame["bot_probability"].isna().sum())
+    if unscored:
+        raise BotsiftError(f"{unscored} feature rows of {as_of} have no warehouse score from {version}")
+    x = frame[features].to_numpy(dtype=np.float32, na_value=np.nan)
+    expected = np.empty(len(frame))
+    action = np.empty(len(frame))
+    review = np.empty(len(frame))
+    rest = np.ones(len(frame), dtype=bool)
+    region = frame["region"].to_numpy()
+    for seg in sorted(cards, key=lambda s: s == "global"):
+        onnx_path = Path(next(p for _, s, p, _ in models if s == seg))
+        mask = rest if seg == "global" else (region == seg) & rest
+        if not mask.any():
+            continue
+        est = _load_sklearn(onnx_path, cards[seg])
+        proba = np.asarray(est.predict_proba(x[mask]))
+        expected[mask] = proba[:, 1] if proba.ndim == 2 else proba
+        action[mask] = cards[seg]["thresholds"]["action"]
+        review[mask] = cards[seg]["thresholds"]["review"]
+        rest &= ~mask
+    got = frame["bot_probability"].to_numpy(dtype=np.float64)
+    diff = float(np.max(np.abs(got - expected))) if len(got) else 0.0
+    near = (np.abs(expected - action) <= TIE_TOLERANCE) | (np.abs(expected - review) <= TIE_TOLERANCE)
+    want = np.array([decide(np.array([p]), a, r)[0] for p, a, r in zip(expected, action, review, strict=True)])
+    mismatches = int(((want != frame["decision"].to_numpy()) & ~near).sum())
+    result = ScoreCheck(str(as_of), version, len(frame), diff, mismatches, int(near.sum()),
+                        passed=diff <= atol and mismatches == 0)
+    log.info("score check %s", result.as_dict())
+    return result
