@@ -78,7 +78,7 @@ windowed as (
                       'count_logins', 'count_follows_made', 'count_interactions'] %}
         {{ trailing_window(m, 7) }} as {{ m }}_7d,
         {%- endfor %}
-        {%- for m in sum_metrics %}
+        {%- for m in sum_metrics if m not in ('count_active_minutes', 'count_follows_received', 'count_interactions') %}
         {{ trailing_window(m, 30) }} as {{ m }}_30d,
         {%- endfor %}
         {{ trailing_window('case when count_posts > 0 then 1 else 0 end', 30) }} as count_posting_days_30d,
