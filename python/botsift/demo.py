@@ -3,15 +3,35 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from botsift.project import project_dir, run_dbt, warehouse_path
+from botsift.project import artifacts_dir, project_dir, run_dbt, warehouse_path
 
-__all__ = ["run_demo", "summarize_warehouse"]
+__all__ = ["BI_QUERY", "DemoSummary", "run_demo", "summarize_warehouse"]
 
 log = logging.getLogger(__name__)
+
+BI_QUERY = """select account_id, region, bot_probability, decision, top_features
+from marts.fct_bot_review_queue
+order by queue_rank
+limit 50;"""
+
+
+@dataclass
+class DemoSummary:
+    """What the demo built and found."""
+
+    warehouse: Path
+    model_version: str
+    seconds: float
+    tables: list[tuple[str, str, int]] = field(default_factory=list)
+    flagged: dict[str, int] = field(default_factory=dict)
+    labelled_precision: dict[str, float] = field(default_factory=dict)
+    true_precision: dict[str, float] = field(default_factory=dict)
+    score_check: dict[str, object] = field(default_factory=dict)
 
 
 def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
@@ -19,38 +39,81 @@ def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = con.sql(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
+            "select schema_name, table_name from duckdb_tables() where not internal "
             "order by case schema_name when 'raw' then 0 when 'staging' then 1 "
-            "when 'intermediate' then 2 else 3 end, schema_name, table_name"
+            "when 'intermediate' then 2 when 'marts' then 3 else 4 end, schema_name, table_name"
         ).fetchall()
-        return [(s, t, int(con.sql(f'select count(*) from "{s}"."{t}"').fetchone()[0]))  # type: ignore[index]
-                for s, t, _ in tables]
+        return [(s, t, int(con.sql(f'select count(*) from "{s}"."{t}"').fetchall()[0][0]))
+                for s, t in tables]
     finally:
         con.close()
 
 
-def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> Path:
-    """Simulate a platform, build the warehouse with dbt and report what was built.
+def _outcomes(path: Path, summary: DemoSummary) -> None:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        latest = ("from marts.fct_bot_scores where deployment_status = 'active' and "
+                  "model_version = ? and as_of_date = (select max(as_of_date) from marts.fct_bot_scores)")
+        summary.flagged = dict(con.execute(
+            f"select decision, count(*) {latest} group by decision", [summary.model_version]).fetchall())
+        # precision on accounts with an ops/verified label (what the platform can measure)
+        for decision in ("action", "review"):
+            flagged = ("decision = 'action'" if decision == "action"
+                       else "decision in ('action', 'review')")
+            row = con.execute(
+                f"select avg(l.label) from (select account_id {latest} and {flagged}) s "
+                "join marts.fct_account_labels l using (account_id) "
+                "where l.label_source in ('ops_suspended', 'ops_cleared', 'verified')",
+                [summary.model_version]).fetchall()[0][0]
+            if row is not None:
+                summary.labelled_precision[decision] = float(row)
+            has_truth = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
+                                    "and table_name = '_simulation_truth'").fetchall()[0][0]
+            if has_truth:
+                row = con.execute(
+                    f"select avg(cast(t.is_bot as integer)) from (select account_id {latest} and {flagged}) s "
+                    "join raw._simulation_truth t using (account_id)", [summary.model_version]).fetchall()[0][0]
+                if row is not None:
+                    summary.true_precision[decision] = float(row)
+    finally:
+        con.close()
 
-    Returns
-    -------
-    Path
-        The warehouse file.
+
+def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSummary:
+    """Simulate, build, train, register, promote, score, check; return a summary.
+
+    Steps: ``botsift simulate`` into a fresh warehouse; ``dbt build --selector training``
+    (staging with quarantine, features, labels, split, tests); ``botsift train``; promote the
+    new version; ``dbt build`` (scores, review queue and everything else, with tests);
+    ``botsift score --check``.
     """
+    from botsift.manifest import load_manifest
+    from botsift.registry import promote
+    from botsift.score_check import check_warehouse_scores
     from botsift.simulate import SimulationConfig, simulate_platform
+    from botsift.train import train_models
 
     root = project_dir()
     wh = warehouse_path(root)
     t0 = time.perf_counter()
-    log.info("simulating %s accounts x %s days into %s", f"{n_accounts:,}", days, wh)
     if wh.exists():
+        log.info("removing the previous demo warehouse %s", wh)
         wh.unlink()
+        wal = wh.with_name(wh.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+    log.info("1/5 simulating %s accounts x %s days into %s", f"{n_accounts:,}", days, wh)
     simulate_platform(SimulationConfig(n_accounts=n_accounts, days=days, seed=seed), wh)
-    log.info("running dbt build")
+    log.info("2/5 dbt build --selector training (staging, features, labels, split)")
     run_dbt(["build", "--selector", "training"], root)
-    elapsed = time.perf_counter() - t0
-    rows = summarize_warehouse(wh)
-    log.info("built in %.1f s; warehouse: %s", elapsed, wh)
-    for schema, table, n in rows:
-        log.info("  %-14s %-40s %12s rows", schema, table, f"{n:,}")
-    return wh
+    log.info("3/5 training")
+    result = train_models(wh, load_manifest(root), artifacts_dir(root), seed=seed, progress=False)
+    promote(wh, result.model_version, to="active")
+    log.info("4/5 dbt build (scores, review queue, monitoring)")
+    run_dbt(["build"], root)
+    log.info("5/5 checking warehouse scores against scikit-learn")
+    check = check_warehouse_scores(wh)
+    summary = DemoSummary(wh, result.model_version, time.perf_counter() - t0,
+                          tables=summarize_warehouse(wh), score_check=check.as_dict())
+    _outcomes(wh, summary)
+    return summary

@@ -1,0 +1,178 @@
+"""Scoring inside dbt: refresh, idempotence, interrupted refresh, failure modes, parity."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from botsift.manifest import load_manifest
+from botsift.project import dbt_env
+from botsift.registry import promote
+from botsift.score_check import check_warehouse_scores
+from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
+from botsift.train import train_models
+from conftest import FAST
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+SCORE_COLUMNS = ("account_id, as_of_date, region, model_version, model_segment, deployment_status, "
+                 "bot_probability, decision, top_features")
+
+
+def dbt(args: list[str], wh: Path, artifacts: Path, target: Path, **extra_env: str) -> tuple[int, str]:
+    """Run dbt in a subprocess on one warehouse; return (exit code, combined output)."""
+    env = dbt_env(ROOT)
+    env.update(BOTSIFT_WAREHOUSE=str(wh), BOTSIFT_ARTIFACTS=str(artifacts), **extra_env)
+    out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", *args,
+                          "--project-dir", str(ROOT), "--target-path", str(target)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    return out.returncode, out.stdout + out.stderr
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small platform, built, trained, promoted and scored: the state before a refresh."""
+    tmp = tmp_path_factory.mktemp("scoring")
+    wh, artifacts, target = tmp / "wh.duckdb", tmp / "artifacts", tmp / "target"
+    simulate_platform(SimulationConfig(n_accounts=3_000, days=10, seed=11, drift_day=None), wh)
+    rc, out = dbt(["build", "--selector", "training"], wh, artifacts, target)
+    assert rc == 0, out[-3000:]
+    result = train_models(wh, load_manifest_at(target), artifacts, per_region=False, **FAST)
+    promote(wh, result.model_version, to="active")
+    rc, out = dbt(["build"], wh, artifacts, target)
+    assert rc == 0, out[-3000:]
+    return {"tmp": tmp, "wh": wh, "artifacts": artifacts, "target": target,
+            "version": Path(result.model_version)}
+
+
+def load_manifest_at(target: Path) -> dict:
+    shutil.copy(target / "manifest.json", target.parent / "manifest.json")
+    tmp_root = target.parent / "project"
+    (tmp_root / "target").mkdir(parents=True, exist_ok=True)
+    shutil.copy(target / "manifest.json", tmp_root / "target" / "manifest.json")
+    return load_manifest(tmp_root)
+
+
+def _copy(scored: dict[str, Path], name: str) -> Path:
+    dst = scored["tmp"] / f"{name}.duckdb"
+    shutil.copy(scored["wh"], dst)
+    return dst
+
+
+def _scores(wh: Path) -> list[tuple]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(f"select {SCORE_COLUMNS} from marts.ml_bot_scores order by all").fetchall()
+    finally:
+        con.close()
+
+
+def _one(wh: Path, sql: str) -> object:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_refresh_scores_the_new_day_with_the_active_model(scored: dict[str, Path]) -> None:
+    wh = _copy(scored, "refresh")
+    before = _one(wh, "select max(as_of_date) from marts.ml_bot_scores")
+    extend_simulation(wh, 1)
+    rc, out = dbt(["build", "--selector", "refresh"], wh, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    after = _one(wh, "select max(as_of_date) from marts.ml_bot_scores")
+    assert (after - before).days == 1
+    n_new = _one(wh, f"select count(*) from marts.ml_bot_scores where as_of_date = date '{after}' "
+                     f"and model_version = '{scored['version']}' and deployment_status = 'active'")
+    n_accounts = _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{after}'")
+    assert n_new == n_accounts > 0
+    assert _one(wh, "select count(*) - count(distinct (account_id, as_of_date, model_version)) "
+                    "from marts.ml_bot_scores") == 0
+
+
+def test_rerun_adds_no_duplicates(scored: dict[str, Path]) -> None:
+    wh = _copy(scored, "rerun")
+    before = _scores(wh)
+    rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    assert _scores(wh) == before
+
+
+def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[str, Path]) -> None:
+    clean, crashed = _copy(scored, "clean"), _copy(scored, "crashed")
+    for wh in (clean, crashed):
+        extend_simulation(wh, 1)
+    small = ["--vars", "{score_batch_size: 500}"]
+    rc, out = dbt(["build", *small], clean, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    rc, out = dbt(["build", *small], crashed, scored["artifacts"], scored["target"],
+                  BOTSIFT_FAIL_AFTER_BATCHES="3")
+    assert rc != 0, "the fault injection should have killed the refresh"
+    rc, out = dbt(["build", *small], crashed, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    assert _scores(crashed) == _scores(clean)
+
+
+def _fails_naming(out: str, rc: int, needle: str) -> None:
+    assert rc != 0
+    lines = [ln for ln in out.splitlines() if needle in ln]
+    assert lines, out[-3000:]
+    assert any("BotsiftError" in ln for ln in lines), lines
+
+
+def test_missing_model_file_fails_the_build(scored: dict[str, Path]) -> None:
+    onnx = scored["artifacts"] / str(scored["version"]) / "model.onnx"
+    saved = onnx.read_bytes()
+    wh = _copy(scored, "missing")
+    try:
+        onnx.unlink()
+        rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    finally:
+        onnx.write_bytes(saved)
+    _fails_naming(out, rc, f"model file {onnx} is missing")
+
+
+def test_tampered_model_file_fails_the_build(scored: dict[str, Path]) -> None:
+    onnx = scored["artifacts"] / str(scored["version"]) / "model.onnx"
+    saved = onnx.read_bytes()
+    wh = _copy(scored, "tampered")
+    try:
+        onnx.write_bytes(saved[:-8] + b"\x00" * 8)
+        rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    finally:
+        onnx.write_bytes(saved)
+    _fails_naming(out, rc, "does not match its recorded sha256")
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ("drop column count_posts_7d", "feature column count_posts_7d is missing"),
+    ("alter column bio_length type varchar", "feature column bio_length in fct_account_features has type VARCHAR"),
+])
+def test_feature_column_dropped_or_retyped_fails_the_build(scored: dict[str, Path], change: str,
+                                                          needle: str) -> None:
+    wh = _copy(scored, "schema")
+    con = duckdb.connect(str(wh))
+    con.execute(f"alter table marts.fct_account_features {change}")
+    con.close()
+    rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    _fails_naming(out, rc, needle)
+
+
+def test_no_active_model_fails_with_a_clear_error(scored: dict[str, Path]) -> None:
+    wh = _copy(scored, "retired")
+    con = duckdb.connect(str(wh))
+    con.execute("update registry.model_versions set status = 'retired'")
+    con.close()
+    rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    _fails_naming(out, rc, "no active model in registry.model_versions")
+
+
+def test_score_check_matches_scikit_learn(scored: dict[str, Path]) -> None:
+    res = check_warehouse_scores(scored["wh"])
+    assert res.passed and res.n_rows > 0 and res.max_abs_diff <= 1e-5
