@@ -12,6 +12,7 @@ GX SQL dialect).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -136,10 +137,8 @@ def build_suite(root: Path, model_version: str, refs: Sequence[FeatureReference]
         for exp in _expectations(r, settings):
             suite.add_expectation(exp)
     with _quiet_gx():
-        try:
+        with contextlib.suppress(Exception):  # absent suite: nothing to replace
             ctx.suites.delete(name)
-        except Exception:  # noqa: BLE001 - absent suite: nothing to replace
-            pass
         ctx.suites.add(suite)
     path = Path(root) / "gx" / "expectations" / f"{name}.json"
     return name, path

@@ -9,9 +9,17 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import jensenshannon
 
-from botsift.drift import (BINS_TABLE, REFERENCE_TABLE, DriftSettings, bin_shares,
-                           build_reference, feature_reference, js_divergence, psi,
-                           reference_bins)
+from botsift.drift import (
+    BINS_TABLE,
+    REFERENCE_TABLE,
+    DriftSettings,
+    bin_shares,
+    build_reference,
+    feature_reference,
+    js_divergence,
+    psi,
+    reference_bins,
+)
 from botsift.errors import BotsiftError
 
 
