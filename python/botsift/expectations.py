@@ -1,0 +1,281 @@
+"""Great Expectations suites tied to a model version, and validating snapshots against them.
+
+One suite per model version, ``features__<model_version>``, in the GX file project under
+``expectations/`` (``expectations/gx/expectations/<suite>.json``). Per feature (and per score)
+it holds: KL divergence against the reference histogram, quantile ranges, mean and stdev
+bounds, the null share and the reference min/max range. Every bound is the reference window's
+own daily range widened by a tolerance (see :class:`botsift.drift.DriftSettings`), so that a
+slow trend inside the reference (trailing windows filling up) does not read as drift.
+
+Great Expectations is imported lazily (about 3 s); only the pandas route is used (DuckDB is no
+GX SQL dialect).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from botsift.errors import BotsiftError
+
+if TYPE_CHECKING:
+    from botsift.drift import DriftSettings, FeatureReference
+
+__all__ = ["RESULT_COLUMNS", "suite_name", "build_suite", "validate_snapshots", "data_docs_dir"]
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = {
+    "as_of_date": "date", "model_version": "str", "expectation_type": "str", "feature": "str",
+    "observed_value": "float64", "observed_json": "str", "unexpected_percent": "float64",
+    "kwargs_json": "str", "success": "bool", "validated_at": "datetime64[us]",
+}
+"""Columns (and pandas dtypes) of one validation result row."""
+
+
+def suite_name(model_version: str) -> str:
+    """Return the GX suite name of a model version."""
+    return f"features__{model_version}"
+
+
+def _context(root: Path):  # type: ignore[no-untyped-def]
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    root.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return ctx
+
+
+def data_docs_dir(root: Path) -> Path:
+    """Return the folder the GX Data Docs site is built into (open its index.html)."""
+    return Path(root) / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+def _num(x: float) -> float:
+    return float(x) if math.isfinite(x) else 0.0
+
+
+def _bounds(values: Sequence[float], pooled: float, rel: float, floor: float = 0.0
+            ) -> tuple[float, float]:
+    """The reference days' range widened by max(rel * |pooled|, their spread, floor)."""
+    lo, hi = float(min(values)), float(max(values))
+    tol = max(rel * abs(pooled), hi - lo, floor)
+    return lo - tol, hi + tol
+
+
+def _expectations(r: FeatureReference, s: DriftSettings) -> list[Any]:
+    import great_expectations.expectations as gxe
+
+    meta = {"feature": r.feature}
+    regular = r.shares[1:-2]
+    weights = regular / regular.sum() * (1 - 2 * s.epsilon) if regular.sum() > 0 else regular
+    kl_threshold = max(s.kl_threshold, s.noise_multiplier * r.kl_noise)
+    mean_lo, mean_hi = _bounds(r.daily_means, r.mean, s.mean_rel_tolerance,
+                               4 * r.stdev / math.sqrt(max(r.min_daily_rows, 1)))
+    sd_lo, sd_hi = _bounds(r.daily_stdevs, r.stdev, s.stdev_rel_tolerance)
+    ranges = []
+    # Integer features move their quantiles in whole steps: allow one step.
+    resolution = 1.0 if r.is_integral else 0.0
+    for p in s.summary_quantiles:
+        days = r.daily_quantiles[p]
+        spread = max(max(days) - min(days), resolution)
+        lo = min(min(days), r.quantile_ranges[p][0]) - spread
+        hi = max(max(days), r.quantile_ranges[p][1]) + spread
+        ranges.append([lo, hi])
+    out = [
+        gxe.ExpectColumnKLDivergenceToBeLessThan(
+            column=r.feature, threshold=kl_threshold, meta=meta,
+            partition_object={"bins": [float(e) for e in r.edges],
+                              "weights": [float(w) for w in weights],
+                              "tail_weights": [s.epsilon, s.epsilon]}),
+        gxe.ExpectColumnQuantileValuesToBeBetween(
+            column=r.feature, meta=meta, quantile_ranges={
+                "quantiles": list(s.summary_quantiles), "value_ranges": ranges}),
+        gxe.ExpectColumnMeanToBeBetween(column=r.feature, min_value=mean_lo,
+                                        max_value=mean_hi, meta=meta),
+        gxe.ExpectColumnStdevToBeBetween(column=r.feature, min_value=max(sd_lo, 0.0),
+                                         max_value=sd_hi, meta=meta),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column=r.feature, meta=meta,
+            mostly=max(0.0, 1.0 - r.max_daily_null_share - s.null_share_tolerance)),
+        gxe.ExpectColumnValuesToBeBetween(column=r.feature, min_value=r.min, max_value=r.max,
+                                          mostly=s.range_mostly, meta=meta),
+    ]
+    return out
+
+
+def build_suite(root: Path, model_version: str, refs: Sequence[FeatureReference],
+                settings: DriftSettings, *, reference_window: tuple[date | None, date | None]
+                ) -> tuple[str, Path]:
+    """Write (or replace) the suite of a model version into the GX project at ``root``.
+
+    Returns
+    -------
+    tuple
+        The suite name and the path of its JSON file.
+    """
+    import great_expectations as gx
+
+    ctx = _context(Path(root))
+    name = suite_name(model_version)
+    suite = gx.ExpectationSuite(name=name, meta={
+        "model_version": model_version, "settings": settings.to_dict(),
+        "reference_start_date": str(reference_window[0]),
+        "reference_end_date": str(reference_window[1]),
+        "features": [r.feature for r in refs]})
+    for r in refs:
+        for exp in _expectations(r, settings):
+            suite.add_expectation(exp)
+    with _quiet_gx():
+        with contextlib.suppress(Exception):  # absent suite: nothing to replace
+            ctx.suites.delete(name)
+        ctx.suites.add(suite)
+    path = Path(root) / "gx" / "expectations" / f"{name}.json"
+    return name, path
+
+
+class _quiet_gx:
+    """Silence GX's chatty loggers inside a block."""
+
+    def __enter__(self) -> None:
+        self._levels = {}
+        for n in ("great_expectations",):
+            lg = logging.getLogger(n)
+            self._levels[n] = lg.level
+            lg.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        for n, lvl in self._levels.items():
+            logging.getLogger(n).setLevel(lvl)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def empty_results() -> pd.DataFrame:
+    """An empty result frame with :data:`RESULT_COLUMNS`."""
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RESULT_COLUMNS.items()})
+
+
+def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, *,
+                       date_column: str = "as_of_date", build_docs: bool = True) -> pd.DataFrame:
+    """Validate each as-of date of ``snapshots`` against the suite of ``model_version``.
+
+    Expectations on columns the frame lacks (for example the score, before scoring runs) are
+    left out and logged. Each date's validation is stored in the GX project, so the Data Docs
+    built at the end (``build_docs``) show them.
+
+    Parameters
+    ----------
+    snapshots : pandas.DataFrame
+        Feature rows with ``date_column``.
+    model_version : str
+        The model whose suite applies.
+    root : pathlib.Path
+        The GX project root holding the suite.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date and expectation, columns :data:`RESULT_COLUMNS`.
+
+    Raises
+    ------
+    BotsiftError
+        If the suite does not exist.
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    root = Path(root)
+    name = suite_name(model_version)
+    ctx = _context(root)
+    with _quiet_gx():
+        try:
+            suite = ctx.suites.get(name)
+        except Exception as exc:  # noqa: BLE001 - GX raises its own not-found types
+            raise BotsiftError(f"no GX suite {name} under {root}: build the reference of "
+                               f"{model_version} (botsift.drift.build_reference) first") from exc
+    cols = set(snapshots.columns)
+    skipped = sorted({e.column for e in suite.expectations if e.column not in cols})
+    if skipped:
+        log.info("suite %s: no column(s) %s in the snapshot; their expectations are skipped",
+                 name, skipped)
+        kept = [e for e in suite.expectations if e.column in cols]
+        suite = gx.ExpectationSuite(name=f"{name}__present", expectations=[
+            type(e)(**{k: v for k, v in e.configuration.kwargs.items()}, meta=e.meta)
+            for e in kept], meta=suite.meta)
+        with _quiet_gx():
+            ctx.suites.add_or_update(suite)
+    rows: list[dict[str, Any]] = []
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    with _quiet_gx():
+        source = ctx.data_sources.add_or_update_pandas("botsift_snapshots")
+        try:
+            asset = source.get_asset("fct_account_features")
+        except LookupError:
+            asset = source.add_dataframe_asset("fct_account_features")
+        try:
+            batch_def = asset.get_batch_definition("whole")
+        except Exception:  # noqa: BLE001 - absent: add it
+            batch_def = asset.add_batch_definition_whole_dataframe("whole")
+        vd = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{suite.name}__snapshot", data=batch_def, suite=suite))
+        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"{suite.name}__checkpoint", validation_definitions=[vd],
+            actions=[UpdateDataDocsAction(name="data_docs")] if build_docs else []))
+        days = sorted(snapshots[date_column].unique())
+        for day, frame in snapshots.groupby(date_column, sort=True):
+            data = frame.drop(columns=[date_column]).reset_index(drop=True)
+            # Rendering Data Docs costs several seconds: only the latest date goes through the
+            # checkpoint (and into the docs); earlier dates are validated directly.
+            if build_docs and day == days[-1]:
+                results = list(checkpoint.run(
+                    batch_parameters={"dataframe": data}).run_results.values())
+            else:
+                results = [vd.run(batch_parameters={"dataframe": data})]
+            for vr in results:
+                for er in vr.results:
+                    cfg = er.expectation_config
+                    res = er.result or {}
+                    obs = res.get("observed_value")
+                    kwargs = {k: v for k, v in cfg.kwargs.items()
+                              if k not in ("column", "batch_id")}
+                    rows.append({
+                        "as_of_date": pd.Timestamp(day).date(), "model_version": model_version,
+                        "expectation_type": cfg.type, "feature": cfg.kwargs.get("column"),
+                        "observed_value": (float(obs) if isinstance(obs, (int, float, np.number))
+                                           and not isinstance(obs, bool) else np.nan),
+                        "observed_json": json.dumps(_jsonable(obs)),
+                        "unexpected_percent": res.get("unexpected_percent", np.nan),
+                        "kwargs_json": json.dumps(_jsonable(kwargs), sort_keys=True),
+                        "success": bool(er.success), "validated_at": now,
+                    })
+    if not rows:
+        return empty_results()
+    out = pd.DataFrame(rows)
+    for c, t in RESULT_COLUMNS.items():
+        if c != "as_of_date":
+            out[c] = out[c].astype(t)
+    if build_docs:
+        log.info("GX Data Docs: %s", data_docs_dir(root) / "index.html")
+    return out

@@ -1,0 +1,152 @@
+"""Drift statistics, reference bins and the GX suite on small synthetic data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import jensenshannon
+
+from botsift.drift import (
+    BINS_TABLE,
+    REFERENCE_TABLE,
+    DriftSettings,
+    bin_shares,
+    build_reference,
+    feature_reference,
+    js_divergence,
+    psi,
+    reference_bins,
+)
+from botsift.errors import BotsiftError
+
+
+def test_psi_matches_a_direct_numpy_formula() -> None:
+    rng = np.random.default_rng(0)
+    r = rng.dirichlet(np.full(12, 5.0))  # every share well above the floor
+    c = rng.dirichlet(np.full(12, 5.0))
+    assert min(r.min(), c.min()) > 1e-3
+    expected = sum((ci - ri) * np.log(ci / ri) for ri, ci in zip(r, c, strict=True))
+    assert psi(r, c) == pytest.approx(expected, rel=1e-12)
+    assert psi(r, r) == 0.0
+
+
+def test_psi_floors_empty_bins_and_ignores_bins_empty_on_both_sides() -> None:
+    r = np.array([0.5, 0.5, 0.0, 0.0])
+    c = np.array([0.49, 0.5, 0.01, 0.0])
+    eps = 1e-4
+    expected = ((0.49 - 0.5) * np.log(0.49 / 0.5) + (0.01 - eps) * np.log(0.01 / eps))
+    assert psi(r, c, eps) == pytest.approx(expected, rel=1e-12)
+
+
+def test_js_divergence_matches_scipy_base_2() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        r = rng.dirichlet(np.ones(8))
+        c = rng.dirichlet(np.ones(8))
+        c[3] = 0
+        c /= c.sum()
+        assert js_divergence(r, c) == pytest.approx(jensenshannon(r, c, base=2) ** 2, rel=1e-9)
+    assert js_divergence(np.array([1.0, 0]), np.array([0, 1.0])) == pytest.approx(1.0)
+
+
+def test_bins_dedupe_discrete_values_and_keep_novelty_and_null_bins() -> None:
+    x = np.array([0.0] * 90 + [1.0] * 10 + [np.nan] * 5)
+    edges = reference_bins(x)
+    assert edges[0] == 0.0 and edges[1] == 1.0 and len(edges) == 3
+    shares = bin_shares(x, edges)  # below, [0,1), [1, 1+), above, null
+    np.testing.assert_allclose(shares, [0, 90 / 105, 10 / 105, 0, 5 / 105])
+    new = bin_shares(np.array([-1.0, 0.0, 1.0, 2.0, np.nan]), edges)
+    np.testing.assert_allclose(new, [0.2, 0.2, 0.2, 0.2, 0.2])
+
+
+def test_bins_reject_an_all_null_reference() -> None:
+    with pytest.raises(BotsiftError, match="all null"):
+        reference_bins(np.array([np.nan, np.nan]))
+
+
+def test_bins_frame_bounds_reproduce_bin_shares() -> None:
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.exponential(3, 2000), np.zeros(500), [np.nan] * 20])
+    ref = feature_reference(x, name="f")
+    frame = ref.bins_frame()
+    y = np.concatenate([rng.exponential(4, 1000), [-5.0, 1e9, np.nan]])
+    counts = []
+    for row in frame.itertuples():
+        if row.bin_kind == "null":
+            counts.append(np.isnan(y).sum())
+            continue
+        lo = -np.inf if pd.isna(row.lower) else row.lower
+        hi = np.inf if pd.isna(row.upper) else row.upper
+        counts.append(((y >= lo) & (y < hi)).sum())
+    np.testing.assert_allclose(np.array(counts) / len(y), bin_shares(y, ref.edges))
+    assert frame.loc[frame.bin_kind != "regular", "reference_share"].iloc[:2].sum() == 0
+
+
+def test_noise_floor_grows_with_a_trend_inside_the_reference() -> None:
+    rng = np.random.default_rng(3)
+    days = np.repeat(np.arange(7), 3000)
+    stable = rng.normal(0, 1, days.size)
+    trending = rng.normal(days * 0.3, 1)
+    assert feature_reference(trending, days).psi_noise > 20 * feature_reference(stable, days).psi_noise
+
+
+@pytest.fixture(scope="module")
+def reference_built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("drift")
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pd.DataFrame({
+        "as_of_date": np.repeat(pd.date_range("2026-01-01", periods=3).date, n),
+        "a": rng.normal(10, 2, 3 * n), "b": rng.poisson(0.3, 3 * n).astype(float),
+    })
+    con = duckdb.connect(str(tmp / "wh.duckdb"))
+    info = build_reference(con, "v1", ["a", "b"], frame, scores=rng.uniform(0, 1, 3 * n),
+                           expectations_dir=tmp / "expectations",
+                           settings=DriftSettings(kl_threshold=0.02))
+    assert info["features"] == ["a", "b", "bot_probability"]
+    assert Path(info["suite_path"]).is_file()
+    con.close()
+    return tmp / "wh.duckdb", tmp / "expectations"
+
+
+def test_build_reference_writes_tables_and_is_idempotent(reference_built: tuple[Path, Path]
+                                                           ) -> None:
+    wh, _ = reference_built
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.sql(f"select feature, is_score, n_rows, reference_end_date from {REFERENCE_TABLE} "
+                   "order by feature").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("a", False, 9000), ("b", False, 9000),
+                                                    ("bot_probability", True, 9000)]
+    assert str(rows[0][3]) == "2026-01-03"
+    sums = con.sql(f"select feature, sum(reference_share) from {BINS_TABLE} group by 1").fetchall()
+    for _, s in sums:
+        assert s == pytest.approx(1.0)
+
+
+def test_suite_passes_on_reference_like_data_and_fails_on_a_shift(
+        reference_built: tuple[Path, Path]) -> None:
+    from botsift.expectations import validate_snapshots
+
+    _, root = reference_built
+    rng = np.random.default_rng(5)
+    n = 3000
+    same = pd.DataFrame({"as_of_date": pd.Timestamp("2026-01-04").date(),
+                         "a": rng.normal(10, 2, n), "b": rng.poisson(0.3, n).astype(float)})
+    shifted = same.assign(as_of_date=pd.Timestamp("2026-01-05").date(),
+                          a=rng.normal(10.6, 2, n))
+    out = validate_snapshots(pd.concat([same, shifted]), "v1", root, build_docs=False)
+    assert set(out["feature"]) == {"a", "b"}  # the score is not in the frame: skipped
+    failed = out[~out["success"]]
+    assert failed.empty or set(failed["as_of_date"].astype(str)) == {"2026-01-05"}
+    assert {"a"} == set(failed["feature"]), failed
+    assert "expect_column_mean_to_be_between" in set(failed["expectation_type"])
+
+
+def test_validate_without_suite_says_what_to_do(tmp_path: Path) -> None:
+    from botsift.expectations import validate_snapshots
+
+    with pytest.raises(BotsiftError, match="build the reference"):
+        validate_snapshots(pd.DataFrame({"as_of_date": [], "a": []}), "nope", tmp_path)
