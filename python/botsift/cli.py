@@ -106,7 +106,7 @@ def train(
 ) -> None:
     """Train, evaluate and register a model version (status candidate)."""
     from botsift.manifest import load_manifest
-    from botsift.project import artifacts_dir, project_dir, warehouse_path
+    from botsift.project import artifacts_dir, expectations_dir, project_dir, warehouse_path
     from botsift.train import train_models
 
     root = _run(project_dir)
@@ -114,7 +114,8 @@ def train(
                   artifacts_dir(root), precision_target=precision_target,
                   recall_target=recall_target, per_region=per_region, seed=seed,
                   label_sources=label_source or None,
-                  min_region_positives=min_region_positives, progress=sys.stderr.isatty())
+                  min_region_positives=min_region_positives, progress=sys.stderr.isatty(),
+                  expectations_dir=expectations_dir(root))
     th = result.card["thresholds"]
     test = result.card["metrics"]["ensemble"]["test"]
     console.print(f"model version [bold]{result.model_version}[/] (candidate), segments: "

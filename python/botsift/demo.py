@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from botsift.project import artifacts_dir, project_dir, run_dbt, warehouse_path
+from botsift.project import artifacts_dir, expectations_dir, project_dir, run_dbt, warehouse_path
 
 __all__ = ["BI_QUERY", "DemoSummary", "run_demo", "summarize_warehouse"]
 
@@ -107,7 +107,8 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSu
     log.info("2/5 dbt build --selector training (staging, features, labels, split)")
     run_dbt(["build", "--selector", "training"], root)
     log.info("3/5 training")
-    result = train_models(wh, load_manifest(root), artifacts_dir(root), seed=seed, progress=False)
+    result = train_models(wh, load_manifest(root), artifacts_dir(root), seed=seed, progress=False,
+                          expectations_dir=expectations_dir(root))
     promote(wh, result.model_version, to="active")
     log.info("4/5 dbt build (scores, review queue, monitoring)")
     run_dbt(["build"], root)

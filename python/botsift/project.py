@@ -9,7 +9,8 @@ from pathlib import Path
 
 from botsift.errors import BotsiftError
 
-__all__ = ["project_dir", "warehouse_path", "artifacts_dir", "dbt_env", "run_dbt"]
+__all__ = ["project_dir", "warehouse_path", "artifacts_dir", "expectations_dir", "dbt_env",
+           "run_dbt"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,15 @@ def artifacts_dir(root: Path | None = None) -> Path:
     return (root or project_dir()) / "artifacts"
 
 
+def expectations_dir(root: Path | None = None) -> Path:
+    """Return the Great Expectations project root: ``BOTSIFT_EXPECTATIONS_DIR`` or ``expectations/``."""
+    env = os.environ.get("BOTSIFT_EXPECTATIONS_DIR")
+    if env:
+        p = Path(env)
+        return p if p.is_absolute() else (root or project_dir()) / p
+    return (root or project_dir()) / "expectations"
+
+
 def dbt_env(root: Path | None = None) -> dict[str, str]:
     """Return the environment dbt runs with: absolute warehouse path, profiles dir, no tracking."""
     root = root or project_dir()
@@ -65,6 +75,7 @@ def dbt_env(root: Path | None = None) -> dict[str, str]:
     env["BOTSIFT_WAREHOUSE"] = str(warehouse_path(root))
     env["BOTSIFT_ARTIFACTS"] = str(artifacts_dir(root))
     env["BOTSIFT_PROJECT_DIR"] = str(root)
+    env["BOTSIFT_EXPECTATIONS_DIR"] = str(expectations_dir(root))
     env.setdefault("DBT_PROFILES_DIR", str(root / "profiles"))
     env["DO_NOT_TRACK"] = "1"
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -315,7 +315,9 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
                  tune_max_rows: int = 60_000, min_region_positives: int = 200,
                  min_region_validation_positives: int = 30, region_column: str = "region",
                  bootstrap_resamples: int = 500, weight_step: float = 0.1,
-                 model_version: str | None = None, register: bool = True) -> TrainingResult:
+                 model_version: str | None = None, register: bool = True,
+                 expectations_dir: Path | None = None,
+                 reference_max_rows: int = 300_000) -> TrainingResult:
     """Train the global (and per-region) ensemble, export, evaluate and register a version.
 
     Parameters
@@ -442,12 +444,45 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
     cards = {seg: _read_card(folder, seg) for seg in cards}
     registered = registry.register(warehouse, folder) if register else []
     evaluation.write_evaluation(warehouse, version, mrows, crows)
+    if register and expectations_dir is not None and data.snapshot is not None:
+        _write_drift_reference(warehouse, version, folder, data, Path(expectations_dir),
+                               reference_max_rows)
     test_m = cards[registry.GLOBAL_SEGMENT]["metrics"]["ensemble"]["test"]
     log.info("model version %s written to %s: test PR AUC %.4f [%.4f, %.4f], precision %.3f / "
              "recall %.3f at the action threshold", version, folder, test_m.get("pr_auc", 0),
              test_m.get("pr_auc_ci95_low", 0), test_m.get("pr_auc_ci95_high", 0),
              test_m.get("precision_at_action", 0), test_m.get("recall_at_action", 0))
     return TrainingResult(version, folder, cards, registered)
+
+
+def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: TrainingExamples,
+                           expectations_dir: Path, max_rows: int) -> None:
+    """Reference distribution and GX suite of the new version (see :mod:`botsift.drift`).
+
+    The reference is the scored population of the 7 days up to the training snapshot (a hash
+    sample of accounts when that is more than ``max_rows`` rows), with the version's own
+    global scores on it.
+    """
+    import duckdb
+
+    from botsift.drift import build_reference, load_reference_frame
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        n = con.execute("select count(*) from marts.fct_account_features where as_of_date > "
+                        "cast(? as date) - interval 7 day and as_of_date <= cast(? as date)",
+                        [str(data.snapshot), str(data.snapshot)]).fetchall()[0][0]
+        share = 1.0 if n <= max_rows else max_rows / n
+        ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share)
+        x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
+        scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)
+        info = build_reference(con, version, data.features, ref, scores,
+                               expectations_dir=expectations_dir)
+        log.info("drift reference of %s: %s rows from %s to %s, suite %s", version,
+                 f"{info['n_rows']:,}", info["reference_start_date"], info["reference_end_date"],
+                 info["suite_name"])
+    finally:
+        con.close()
 
 
 def _read_card(folder: Path, segment: str) -> dict[str, Any]:
