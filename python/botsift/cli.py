@@ -95,6 +95,114 @@ def demo(
     out.print("a BI tool would run:\n" + BI_QUERY)
 
 
+@app.command("load-accounts")
+def load_accounts_command(
+    paths: Annotated[list[Path], typer.Argument(help="Export files, or folders holding them.")],
+    format: Annotated[str | None, typer.Option("--format", help="csv, parquet or json (default: from the suffix).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML (see python/botsift/presets).")] = None,
+    preset: Annotated[str | None, typer.Option(help="A shipped mapping: cresci-2015, caverlee-2011, kaggle-2017.")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Separate labels file: the key column and a label column.")] = None,
+    replace: Annotated[bool, typer.Option(help="Empty every raw table first.")] = False,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+) -> None:
+    """Load an account export into raw.accounts (and labels into raw.ops_reviews)."""
+    from botsift.accounts_loader import load_accounts, load_mapping
+    from botsift.project import warehouse_path
+
+    if mapping is not None and preset is not None:
+        _run(_fail, "give --mapping or --preset, not both")
+    mp = _run(load_mapping, mapping, preset=preset)
+    summary = _run(load_accounts, paths, warehouse or warehouse_path(), mapping=mp, fmt=format,
+                   labels_file=labels, replace=replace)
+    for line in summary.lines():
+        console.print(line, highlight=False)
+
+
+@app.command()
+def evaluate(
+    paths: Annotated[list[Path], typer.Argument(help="The (training) export files or folder.")],
+    preset: Annotated[str | None, typer.Option(help="Mapping preset of the training export.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the training export.")] = None,
+    test_on: Annotated[list[Path] | None, typer.Option(help="Test on this export instead of cross-validating.")] = None,
+    test_preset: Annotated[str | None, typer.Option(help="Mapping preset of the test export.")] = None,
+    test_mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the test export.")] = None,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for folds and models.")] = 0,
+    features: Annotated[str, typer.Option(help="warehouse (dbt build of the mart), python (its mirror), or auto (warehouse when the dbt project is here).")] = "auto",
+    feature_set: Annotated[str, typer.Option(help="python features: mart or extended.")] = "mart",
+    baselines: Annotated[Path | None, typer.Option(help="Published scores CSV (Hays 2023).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON results.")] = Path("benchmarks/results"),
+) -> None:
+    """Cross-validate on one labelled export, or train on one and test on another."""
+    from botsift.accounts_loader import load_mapping
+    from botsift.evaluate_datasets import evaluate as run_evaluation
+    from botsift.evaluate_datasets import format_result
+
+    train_mp = _run(load_mapping, mapping, preset=preset)
+    test_mp = _run(load_mapping, test_mapping, preset=test_preset) if test_on else None
+    if baselines is None:
+        guess = paths[0].resolve().parent / "baselines" / "hays2023_tree_scores.csv"
+        baselines = guess if guess.is_file() else None
+    result = _run(run_evaluation, paths, train_mp, test_paths=test_on, test_mapping=test_mp,
+                  folds=folds, seed=seed, feature_source=features, feature_set=feature_set,
+                  baselines=baselines)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = (f"evaluate_cv_{result.train}" if result.mode == "cv"
+            else f"evaluate_{result.train}_to_{result.test}")
+    target = out / f"{stem}_{result.feature_source}_{feature_set}.json"
+    target.write_text(result.to_json())
+    typer.echo("\n".join(format_result(result)))
+    console.print(f"saved {target}", highlight=False)
+
+
+def _fail(message: str) -> None:
+    raise BotsiftError(message)
+
+
+@app.command()
+def score(
+    check: Annotated[bool, typer.Option("--check", help="Compare the warehouse's latest scores with scikit-learn.")] = False,
+    atol: Annotated[float, typer.Option(help="Largest allowed absolute difference.")] = 1e-5,
+) -> None:
+    """Scoring runs inside `dbt build`; `score --check` verifies it end to end."""
+    if not check:
+        console.print("scores are written by `dbt build` (model ml_bot_scores); "
+                      "use `botsift score --check` to verify them against scikit-learn")
+        raise typer.Exit(2)
+    from botsift.project import warehouse_path
+    from botsift.score_check import check_warehouse_scores
+
+    res = _run(check_warehouse_scores, warehouse_path(), atol=atol)
+    console.print(f"{res.model_version} on {res.as_of_date}: {res.n_rows:,} rows, max abs diff "
+                  f"{res.max_abs_diff:.2e}, decision mismatches {res.decision_mismatches} "
+                  f"(ties within 1e-6 of a threshold: {res.ties})", highlight=False)
+    if not res.passed:
+        console.print("[bold red]error:[/] warehouse scores do not match scikit-learn", highlight=False)
+        raise typer.Exit(1)
+    console.print("[green]ok[/]: warehouse scores match scikit-learn")
+
+
+@app.command("feature-report")
+def feature_report(
+    source: Annotated[str, typer.Option(help="labels: labelled training examples; truth: simulator ground truth.")] = "labels",
+) -> None:
+    """Print, per feature, bots vs humans: medians and univariate ROC AUC."""
+    from rich.table import Table
+
+    from botsift.feature_report import feature_separation
+    from botsift.project import project_dir, warehouse_path
+
+    root = project_dir()
+    rows, n_bots, n_humans = _run(feature_separation, warehouse_path(root), root, source=source)
+    table = Table(title=f"Feature separation ({source}: {n_bots:,} bots, {n_humans:,} humans)")
+    for col in ("feature", "median bots", "median humans", "ROC AUC", "separation", "null share"):
+        table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r.feature, f"{r.median_bots:.3g}", f"{r.median_humans:.3g}",
+                      f"{r.roc_auc:.3f}", f"{r.separation:.3f}", f"{r.null_share:.2f}")
+    Console().print(table)
+
+
 @app.command()
 def train(
     precision_target: Annotated[float, typer.Option(help="Precision the action threshold must reach on validation.")] = 0.95,
