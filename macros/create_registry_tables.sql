@@ -26,17 +26,26 @@ create table if not exists registry.feature_reference_bins (
 {% endmacro %}
 
 {% macro spark__create_registry_tables() %}
-create schema if not exists registry;
-create table if not exists registry.model_versions (
-    model_version string, segment string, status string, registered_at timestamp,
-    promoted_at timestamp, onnx_path string, onnx_sha256 string, action_threshold double,
-    review_threshold double, card string);
-create table if not exists registry.feature_reference (
-    model_version string, feature string, is_score boolean, reference_start_date date,
-    reference_end_date date, n_rows bigint, null_share double, mean double, stdev double,
-    min_value double, max_value double, psi_noise double, js_noise double, kl_noise double,
-    created_at timestamp);
-create table if not exists registry.feature_reference_bins (
-    model_version string, feature string, bin_index int, bin_kind string, lower double,
-    upper double, reference_share double);
+{#- Spark runs one statement per call: each is run here and the hook itself renders empty
+    (dbt skips an empty hook). -#}
+{%- set statements = [
+    "create schema if not exists registry",
+    "create table if not exists registry.model_versions (
+        model_version string, segment string, status string, registered_at timestamp,
+        promoted_at timestamp, onnx_path string, onnx_sha256 string, action_threshold double,
+        review_threshold double, card string)",
+    "create table if not exists registry.feature_reference (
+        model_version string, feature string, is_score boolean, reference_start_date date,
+        reference_end_date date, n_rows bigint, null_share double, mean double, stdev double,
+        min_value double, max_value double, psi_noise double, js_noise double, kl_noise double,
+        created_at timestamp)",
+    "create table if not exists registry.feature_reference_bins (
+        model_version string, feature string, bin_index int, bin_kind string, lower double,
+        upper double, reference_share double)",
+] -%}
+{%- if execute -%}
+    {%- for statement in statements -%}
+        {%- do run_query(statement) -%}
+    {%- endfor -%}
+{%- endif -%}
 {% endmacro %}

@@ -118,6 +118,64 @@ def load_accounts_command(
         console.print(line, highlight=False)
 
 
+@app.command("export-raw")
+def export_raw_command(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for <table>.parquet, one per raw table.")],
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+) -> None:
+    """Write the raw tables of the DuckDB warehouse to Parquet (for `botsift spark-load`)."""
+    from botsift.project import warehouse_path
+    from botsift.spark import export_raw
+
+    counts = _run(export_raw, warehouse or _run(warehouse_path), out_dir)
+    for table, n in counts.items():
+        console.print(f"raw.{table}: {n:,} rows -> {out_dir / (table + '.parquet')}", highlight=False)
+
+
+@app.command("spark-load")
+def spark_load_command(
+    parquet_dir: Annotated[Path, typer.Argument(help="Folder written by `botsift export-raw`.")],
+    spark_dir: Annotated[Path | None, typer.Option(help="Folder of metastore_db/ and spark-warehouse/ (default: BOTSIFT_SPARK_DIR or the current directory).")] = None,
+) -> None:
+    """Register the raw Parquet files as tables of the raw schema in the local Spark metastore."""
+    from botsift.spark import load_raw_into_spark
+
+    for t in _run(load_raw_into_spark, parquet_dir, spark_dir):
+        console.print(f"spark raw.{t.table}: {t.rows:,} rows", highlight=False)
+
+
+@app.command("spark-compare")
+def spark_compare_command(
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse built from the same raw data (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+    spark_dir: Annotated[Path | None, typer.Option(help="Folder of metastore_db/ and spark-warehouse/ (default: BOTSIFT_SPARK_DIR or the current directory).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    """Compare every staging, intermediate and mart relation on DuckDB with its Spark build."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from botsift.project import warehouse_path
+    from botsift.spark import compare_with_duckdb
+
+    results = _run(compare_with_duckdb, warehouse or _run(warehouse_path), spark_dir)
+    if json_out is not None:
+        json_out.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
+    table = Table()
+    for col in ("relation", "duckdb rows", "spark rows", "values", "note"):
+        table.add_column(col)
+    for r in results:
+        values = ("same" if not r.differing_columns else "differ: " + ", ".join(r.differing_columns)) \
+            if r.compared_values else "-"
+        table.add_row(r.relation, f"{r.duckdb_rows:,}",
+                      "-" if r.spark_rows is None else f"{r.spark_rows:,}", values, r.note)
+    Console(width=200).print(table)
+    bad = [r.relation for r in results if not r.ok]
+    if bad:
+        _run(_fail, f"{len(bad)} relation(s) differ between DuckDB and Spark: {', '.join(bad)}")
+
+
 @app.command()
 def evaluate(
     paths: Annotated[list[Path], typer.Argument(help="The (training) export files or folder.")],
