@@ -223,6 +223,10 @@ VALUE_EXEMPT_COLUMNS: dict[str, str] = {
 }
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _normalize(df: Any) -> Any:
     """Column names lower-cased; dates, timestamps, decimals and booleans in one form each."""
     import datetime as dt
@@ -333,7 +337,7 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
         for schema, name in relations:
             rel = f"{schema}.{name}"
             n_duck = con.execute(f"select count(*) from {rel}").fetchone()[0]
-            if not spark.catalog.tableExists(name, schema):
+            if not spark.catalog.tableExists(f"{schema}.{name}"):
                 results.append(TableComparison(rel, n_duck, None, False, note="not built on Spark"))
                 continue
             sdf = spark.table(rel)
@@ -341,8 +345,20 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
             if n_duck != n_spark:
                 results.append(TableComparison(rel, n_duck, n_spark, False))
                 continue
-            a = _normalize(con.execute(f"select * from {rel}").df())
-            b = _normalize(sdf.toPandas())
+            # Timestamps as text on each side: pandas' nanosecond timestamps end in 2262, and
+            # the quarantine keeps rows from the far future on purpose.
+            duck_cols = [
+                f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S.%f') as {_q(c)}"
+                if t.upper().startswith("TIMESTAMP") else _q(c)
+                for c, t, *_ in con.execute(f"describe select * from {rel}").fetchall()
+            ]
+            a = _normalize(con.execute(f"select {', '.join(duck_cols)} from {rel}").df())
+            spark_cols = [
+                f"date_format(`{c}`, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\") as `{c}`"
+                if t.startswith("timestamp") else f"`{c}`"
+                for c, t in sdf.dtypes
+            ]
+            b = _normalize(sdf.selectExpr(*spark_cols).toPandas())
             diff = _differing_columns(a, b, rtol, atol)
             missing = sorted(set(a.columns) ^ set(b.columns))
             exempt = sorted(set(a.columns) & set(VALUE_EXEMPT_COLUMNS))
