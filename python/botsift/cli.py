@@ -80,7 +80,7 @@ def demo(
     for col in ("schema", "table", "rows"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for schema, name, n in s.tables:
-        if schema in ("raw", "marts", "registry"):
+        if schema in ("raw", "marts", "monitoring", "registry"):
             table.add_row(schema, name, f"{n:,}")
     out.print(table)
     out.print(f"warehouse: [bold]{s.warehouse}[/] (built in {s.seconds:.0f} s)")
@@ -89,7 +89,7 @@ def demo(
     for decision, p in s.labelled_precision.items():
         truth = s.true_precision.get(decision)
         extra = f" (against the simulator's ground truth: {truth:.3f})" if truth is not None else ""
-        out.print(f"precision of '{decision}' flags on labelled accounts: {p:.3f}{extra}")
+        out.print(f"precision at the {decision} threshold on labelled accounts: {p:.3f}{extra}")
     out.print(f"score check: max abs diff {s.score_check['max_abs_diff']:.1e}, "
               f"decision mismatches {s.score_check['decision_mismatches']}")
     out.print("a BI tool would run:\n" + BI_QUERY)
