@@ -11,7 +11,7 @@
     'sum_gap_seconds', 'sum_gap_seconds_sq', 'count_gaps', 'count_distinct_reached',
     'count_logins', 'count_failed_logins', 'count_co_logins',
     'count_follows_made', 'count_follows_received', 'count_mutual_formed',
-    'count_interactions',
+    'count_interactions', 'count_likes_given',
 ] -%}
 {%- set max_metrics = ['max_accounts_on_ip', 'max_accounts_on_device'] -%}
 
@@ -136,7 +136,10 @@ daily_interactions as (
     select
         account_id,
         cast(interacted_at as date) as activity_date,
-        {{ metric_columns({'count_interactions': 'count(*)'}, all_metrics) }}
+        {{ metric_columns({
+            'count_interactions': 'count(*)',
+            'count_likes_given': "sum(case when interaction_action = 'like' then 1 else 0 end)",
+        }, all_metrics) }}
     from interactions
     group by account_id, cast(interacted_at as date)
 

@@ -3,7 +3,8 @@
 Never the shared datasets: a fresh checkout has no ``../shared``. Bots are young accounts with
 few followers, digit-heavy handles, no bio or URL; humans are older, with followers, a bio
 (latin-1 accented, quoted) and a URL. The export mixes three date formats (one day-first) and
-ends with an exact duplicate row and one id labelled both ways.
+ends with an exact duplicate row and one id labelled both ways. Like caverlee-2011, the
+humans were crawled months before the bots (2024-01-15 vs 2024-05-01).
 """
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ columns:
   statuses_count: posts
   default_profile_image: egg
   verified: blue
-  exported_at: {value: "2024-05-01 00:00:00"}
+  name: display
+  favourites_count: likes
+  listed_count: listed
+  exported_at: crawled
 label: {source: is_bot, positive: ["1"], negative: ["0"]}
 """
 
@@ -39,11 +43,13 @@ def write_account_export(folder: Path, n: int = 80, seed: int = 11) -> tuple[Pat
     quarantined 2 (the conflicting labels) + collapsed 1 (the duplicate).
     """
     rng = np.random.default_rng(seed)
-    lines = ["uid,handle,bio,link,followers,following,posts,egg,blue,joined,is_bot"]
+    lines = ["uid,handle,bio,link,followers,following,posts,egg,blue,joined,display,likes,"
+             "listed,crawled,is_bot"]
     for i in range(n):
         bot = i % 2
         age = int(rng.integers(5, 100) if bot else rng.integers(300, 3000))
-        joined = pd.Timestamp("2024-05-01") - pd.Timedelta(days=age)
+        crawled = pd.Timestamp("2024-05-01 06:00") if bot else pd.Timestamp("2024-01-15 18:30")
+        joined = crawled.normalize() - pd.Timedelta(days=age)
         when = (joined.strftime("%d/%m/%Y %H:%M") if i % 3 == 0
                 else joined.strftime("%a %b %d %H:%M:%S +0000 %Y") if i % 3 == 1
                 else joined.strftime("%Y-%m-%d %H:%M:%S"))
@@ -53,7 +59,8 @@ def write_account_export(folder: Path, n: int = 80, seed: int = 11) -> tuple[Pat
             "" if bot else "http://example.org", str(rng.poisson(3 if bot else 400)),
             str(rng.poisson(900 if bot else 300)), str(rng.poisson(50)),
             "1" if bot and i % 4 == 1 else "", "TRUE" if (not bot and i % 10 == 0) else "FALSE",
-            when, str(bot),
+            when, f"Jo {i}" if bot else f"Jane Doe-{i}", str(rng.poisson(5 if bot else 900)),
+            str(rng.poisson(0.2 if bot else 4)), crawled.strftime("%Y-%m-%d %H:%M:%S"), str(bot),
         ]))
     lines.append(lines[5])                                   # an exact duplicate
     lines.append(lines[6].rsplit(",", 1)[0] + ",1" if lines[6].endswith(",0")

@@ -74,6 +74,18 @@ def test_python_features_mirror_the_mart(built) -> None:  # type: ignore[no-unty
     for col in MART_FEATURES:
         np.testing.assert_allclose(py[col].to_numpy(), mart[col].astype("float64").to_numpy(),
                                    rtol=1e-9, atol=1e-12, err_msg=col)
+    # one snapshot (the latest crawl), but each account is aged at its own crawl: the humans,
+    # crawled 107 days before the bots, must not get 107 days older for it
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        aged = con.execute("""
+            select f.account_age_days, date_diff('day', cast(a.created_at as date),
+                                                 cast(a.exported_at as date)), f.as_of_date
+            from marts.fct_account_features as f
+            inner join staging.stg_platform__accounts as a on f.account_id = a.account_id
+        """).fetchall()
+    assert all(age == own for age, own, _ in aged)
+    assert {d for *_, d in aged} == {pd.Timestamp("2024-05-01").date()}
+    assert (mart["count_likes"] > 0).any() and (mart["display_name_length"] > 0).all()
     # no sign-up IPs in an export: the IP burst features must not count the whole export
     assert (mart["count_signup_ip_earlier_accounts"] == 0).all()
 
