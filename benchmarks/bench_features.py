@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--warehouse", type=Path, required=True)
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--select", default="+ml_training_examples")
+    ap.add_argument("--selector", default="training")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/features.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     env = dbt_env(root)
     env["BOTSIFT_WAREHOUSE"] = str(wh)
     cmd = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "build",
-           "--select", args.select, "--full-refresh", "--project-dir", str(root)]
+           "--selector", args.selector, "--full-refresh", "--project-dir", str(root)]
     log.info("running %s", " ".join(cmd[3:]))
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                             "marts.ml_training_examples", "raw.posts", "raw.logins"])
     result = {
         "benchmark": "features",
-        "select": args.select,
+        "selector": args.selector,
         "accounts": args.accounts,
         "days": args.days,
         "wall_s": round(wall, 1),

@@ -1,21 +1,29 @@
 {{ config(materialized='table') }}
 
 {#- Sparse daily activity: one row per account per day with any event. Each event table is
-    aggregated on its own and the branches are stacked, then summed (max for the "largest
-    shared IP/device" measures), so every metric is additive or max-able over trailing
-    windows in fct_account_features. -#}
+    aggregated on its own; the day keys of all of them are stacked and de-duplicated, and
+    each aggregate is joined back (a narrow key union and hash joins ran twice as fast as
+    stacking wide branches and re-aggregating). Every metric is additive (or, for the
+    largest shared IP/device, max-able) over trailing windows in fct_account_features, and
+    a double: windows and sums over doubles run faster than over DuckDB's HUGEINT sums. -#}
 
-{%- set sum_metrics = [
-    'count_posts', 'count_repeat_posts', 'count_reply_posts', 'count_url_posts',
-    'count_mentions', 'count_night_posts', 'count_active_minutes',
-    'sum_gap_seconds', 'sum_gap_seconds_sq', 'count_gaps', 'count_distinct_reached',
-    'count_logins', 'count_failed_logins', 'count_co_logins',
-    'count_follows_made', 'count_follows_received', 'count_mutual_formed',
-    'count_interactions', 'count_likes_given',
-] -%}
-{%- set max_metrics = ['max_accounts_on_ip', 'max_accounts_on_device'] -%}
+{%- set branches = {
+    'daily_posts': [
+        'count_posts', 'count_repeat_posts', 'count_reply_posts', 'count_url_posts',
+        'count_mentions', 'count_night_posts', 'count_active_minutes',
+        'sum_gap_seconds', 'sum_gap_seconds_sq', 'count_gaps',
+    ],
+    'daily_reach': ['count_distinct_reached'],
+    'daily_logins': [
+        'count_logins', 'count_failed_logins', 'count_co_logins',
+        'max_accounts_on_ip', 'max_accounts_on_device',
+    ],
+    'daily_follows_made': ['count_follows_made'],
+    'daily_follows_received': ['count_follows_received'],
+    'daily_mutual_formed': ['count_mutual_formed'],
+    'daily_interactions': ['count_interactions', 'count_likes_given'],
+} -%}
 
-{%- set all_metrics = sum_metrics + max_metrics -%}
 with
 
 posts as (
@@ -53,18 +61,16 @@ daily_posts as (
     select
         account_id,
         posted_date as activity_date,
-        {{ metric_columns({
-            'count_posts': 'count(*)',
-            'count_repeat_posts': 'sum(is_repeat_30d)',
-            'count_reply_posts': 'sum(is_reply)',
-            'count_url_posts': 'sum(has_url)',
-            'count_mentions': 'sum(count_mentions)',
-            'count_night_posts': 'sum(is_local_night)',
-            'count_active_minutes': 'count(distinct cast(floor(posted_epoch / 60) as bigint))',
-            'sum_gap_seconds': 'coalesce(sum(cast(gap_seconds as double)), 0)',
-            'sum_gap_seconds_sq': 'coalesce(sum(cast(gap_seconds as double) * cast(gap_seconds as double)), 0)',
-            'count_gaps': 'count(gap_seconds)',
-        }, all_metrics) }}
+        cast(count(*) as double) as count_posts,
+        cast(sum(is_repeat_30d) as double) as count_repeat_posts,
+        cast(sum(is_reply) as double) as count_reply_posts,
+        cast(sum(has_url) as double) as count_url_posts,
+        cast(sum(count_mentions) as double) as count_mentions,
+        cast(sum(is_local_night) as double) as count_night_posts,
+        cast(count(distinct cast(floor(posted_epoch / 60) as bigint)) as double) as count_active_minutes,
+        coalesce(sum(cast(gap_seconds as double)), 0) as sum_gap_seconds,
+        coalesce(sum(cast(gap_seconds as double) * cast(gap_seconds as double)), 0) as sum_gap_seconds_sq,
+        cast(count(gap_seconds) as double) as count_gaps
     from posts
     group by account_id, posted_date
 
@@ -75,7 +81,7 @@ daily_reach as (
     select
         account_id,
         activity_date,
-        {{ metric_columns({'count_distinct_reached': 'count_distinct_reached'}, all_metrics) }}
+        cast(count_distinct_reached as double) as count_distinct_reached
     from reach
 
 ),
@@ -85,13 +91,11 @@ daily_logins as (
     select
         account_id,
         attempted_date as activity_date,
-        {{ metric_columns({
-            'count_logins': 'count(*)',
-            'count_failed_logins': 'sum(case when is_success then 0 else 1 end)',
-            'count_co_logins': 'sum(has_co_login_10m)',
-            'max_accounts_on_ip': 'max(count_accounts_on_ip)',
-            'max_accounts_on_device': 'max(count_accounts_on_device)',
-        }, all_metrics) }}
+        cast(count(*) as double) as count_logins,
+        cast(sum(case when is_success then 0 else 1 end) as double) as count_failed_logins,
+        cast(sum(has_co_login_10m) as double) as count_co_logins,
+        cast(max(count_accounts_on_ip) as double) as max_accounts_on_ip,
+        cast(max(count_accounts_on_device) as double) as max_accounts_on_device
     from logins
     group by account_id, attempted_date
 
@@ -102,7 +106,7 @@ daily_follows_made as (
     select
         follower_account_id as account_id,
         followed_date as activity_date,
-        {{ metric_columns({'count_follows_made': 'count(*)'}, all_metrics) }}
+        cast(count(*) as double) as count_follows_made
     from follow_edges
     group by follower_account_id, followed_date
 
@@ -113,7 +117,7 @@ daily_follows_received as (
     select
         followee_account_id as account_id,
         followed_date as activity_date,
-        {{ metric_columns({'count_follows_received': 'count(*)'}, all_metrics) }}
+        cast(count(*) as double) as count_follows_received
     from follow_edges
     group by followee_account_id, followed_date
 
@@ -124,7 +128,7 @@ daily_mutual_formed as (
     select
         follower_account_id as account_id,
         cast(mutual_at as date) as activity_date,
-        {{ metric_columns({'count_mutual_formed': 'count(*)'}, all_metrics) }}
+        cast(count(*) as double) as count_mutual_formed
     from follow_edges
     where mutual_at is not null
     group by follower_account_id, cast(mutual_at as date)
@@ -136,48 +140,39 @@ daily_interactions as (
     select
         account_id,
         cast(interacted_at as date) as activity_date,
-        {{ metric_columns({
-            'count_interactions': 'count(*)',
-            'count_likes_given': "sum(case when interaction_action = 'like' then 1 else 0 end)",
-        }, all_metrics) }}
+        cast(count(*) as double) as count_interactions,
+        cast(sum(case when interaction_action = 'like' then 1 else 0 end) as double) as count_likes_given
     from interactions
     group by account_id, cast(interacted_at as date)
 
 ),
 
-stacked as (
+activity_days as (
 
-    select * from daily_posts
-    union all
-    select * from daily_reach
-    union all
-    select * from daily_logins
-    union all
-    select * from daily_follows_made
-    union all
-    select * from daily_follows_received
-    union all
-    select * from daily_mutual_formed
-    union all
-    select * from daily_interactions
+    {% for branch in branches %}
+    select account_id, activity_date from {{ branch }}
+    {% if not loop.last %}union{% endif %}
+    {% endfor %}
 
 ),
 
 final as (
 
     select
-        account_id,
-        activity_date,
-        {#- doubles, not the HUGEINT that sum() of BIGINT gives: trailing windows over
-            doubles run about twice as fast -#}
-        {%- for m in sum_metrics %}
-        cast(sum({{ m }}) as double) as {{ m }},
+        activity_days.account_id,
+        activity_days.activity_date,
+        {%- for branch, metrics in branches.items() %}
+        {%- set outer_loop = loop %}
+        {%- for m in metrics %}
+        coalesce({{ branch }}.{{ m }}, 0) as {{ m }}{{ ',' if not (outer_loop.last and loop.last) }}
         {%- endfor %}
-        {%- for m in max_metrics %}
-        cast(max({{ m }}) as double) as {{ m }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from stacked
-    group by account_id, activity_date
+    from activity_days
+    {%- for branch in branches %}
+    left join {{ branch }}
+        on activity_days.account_id = {{ branch }}.account_id
+        and activity_days.activity_date = {{ branch }}.activity_date
+    {%- endfor %}
 
 )
 

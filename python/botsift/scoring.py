@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from botsift.errors import BotsiftError
 
 __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
-           "explain_top_features", "feature_matrix", "score_batches", "score_reader", "verify_model_file"]
+           "DECISIONS", "decision_codes", "explain_top_features", "feature_matrix", "score_batches", "score_reader", "verify_model_file"]
 
 log = logging.getLogger(__name__)
 
@@ -94,32 +95,36 @@ class DeployedModel:
         return np.asarray(probs[:, 1] if probs.ndim == 2 else probs, dtype=np.float64)
 
 
-def explain_top_features(matrix: np.ndarray, explain: dict | None, features: Sequence[str],
-                         rows: np.ndarray, k: int = TOP_FEATURES) -> list[str | None]:
-    """Top contributing features per flagged row, from the logistic-regression terms.
+def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[str],
+                         k: int = TOP_FEATURES) -> pa.Array:
+    """Top contributing features of each row, from the logistic-regression terms.
 
     ``explain`` holds the fitted imputer fill values, scaler mean and scale and coefficients
-    (in feature order); a term is ``coef * (x - mean) / scale`` in log-odds. Returns a JSON
-    list of ``{"feature", "value", "contribution"}`` for each row in ``rows`` (None elsewhere).
+    (in feature order); a term is ``coef * (x - mean) / scale`` in log-odds. Returns, per row
+    of ``matrix``, a JSON list of ``{"feature", "value", "contribution"}`` for its ``k``
+    largest positive terms, built with Arrow kernels (no per-row Python).
     """
-    out: list[str | None] = [None] * matrix.shape[0]
-    if explain is None or not rows.any():
-        return out
     fill = np.asarray(explain["impute"], dtype=np.float64)
     mean = np.asarray(explain["mean"], dtype=np.float64)
     scale = np.asarray(explain["scale"], dtype=np.float64)
     coef = np.asarray(explain["coef"], dtype=np.float64)
-    idx = np.flatnonzero(rows)
-    x = matrix[idx].astype(np.float64)
+    x = matrix.astype(np.float64)
     x = np.where(np.isnan(x), fill, x)
     terms = coef * (x - mean) / np.where(scale == 0, 1.0, scale)
     top = np.argsort(-terms, axis=1)[:, :k]
-    for r, i in enumerate(idx):
-        out[i] = json.dumps([
-            {"feature": features[j], "value": round(float(x[r, j]), 4),
-             "contribution": round(float(terms[r, j]), 4)}
-            for j in top[r] if terms[r, j] > 0])
-    return out
+    rows = np.arange(x.shape[0])
+    names = pa.array([json.dumps(f) for f in features], pa.string())
+    items = []
+    for j in range(top.shape[1]):
+        col = top[:, j]
+        term = terms[rows, col]
+        item = pc.binary_join_element_wise(
+            '{"feature": ', pc.take(names, pa.array(col)),
+            ', "value": ', pc.cast(pa.array(np.round(x[rows, col], 4)), pa.string()),
+            ', "contribution": ', pc.cast(pa.array(np.round(term, 4)), pa.string()), "}", "")
+        items.append(pc.if_else(pa.array(term > 0), item, pa.scalar(None, pa.string())))
+    joined = pc.binary_join_element_wise(*items, ", ", null_handling="skip")
+    return pc.binary_join_element_wise("[", joined, "]", "")
 
 
 def verify_model_file(path: Path, expected_sha256: str) -> bytes:
@@ -182,12 +187,36 @@ def feature_matrix(batch: pa.RecordBatch, features: Sequence[str]) -> np.ndarray
     return out
 
 
+DECISIONS = ("none", "review", "action")
+_DECISION_DICT = pa.array(DECISIONS, type=pa.string())
+
+
+def decision_codes(prob: np.ndarray, action_threshold: float, review_threshold: float) -> np.ndarray:
+    """Index into :data:`DECISIONS` per score: 0 none, 1 review (>= review), 2 action (>= action)."""
+    codes = (prob >= review_threshold).astype(np.int8)
+    codes[prob >= action_threshold] = 2
+    return codes
+
+
 def decide(prob: np.ndarray, action_threshold: float, review_threshold: float) -> np.ndarray:
     """Return 'action' / 'review' / 'none' per score."""
-    out = np.full(prob.shape, "none", dtype=object)
-    out[prob >= review_threshold] = "review"
-    out[prob >= action_threshold] = "action"
-    return out
+    return np.asarray(DECISIONS, dtype=object)[decision_codes(prob, action_threshold, review_threshold)]
+
+
+def _strings(codes: np.ndarray, labels: Sequence[str]) -> pa.Array:
+    """A string column from integer codes (a dictionary take: no Python objects per row)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(labels), pa.string())
+                                          ).cast(pa.string())
+
+
+def _scatter(n: int, rows: list[np.ndarray], texts: list[pa.Array]) -> pa.Array:
+    """A string column of ``n`` nulls with ``texts`` placed at ``rows`` (a dictionary take)."""
+    if not rows:
+        return pa.nulls(n, pa.string())
+    index = np.full(n, -1, dtype=np.int32)
+    index[np.concatenate(rows)] = np.arange(sum(len(r) for r in rows), dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(index, mask=index < 0), pa.concat_arrays(texts)).cast(pa.string())
 
 
 def _route(models: Sequence[DeployedModel]) -> dict[str, dict[str, DeployedModel]]:
@@ -205,69 +234,57 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
     """Score each feature batch with every deployed model; yield score batches.
 
     Each row is scored by its region's model when one is deployed for that status, else by
-    the global model of that status.
+    the global model of that status. Text columns are built from integer codes, so the
+    per-row Python work is limited to the explanations of flagged rows.
     """
     routes = _route(models)
     features = models[0].features
-    ts = pa.scalar(scored_at, type=pa.timestamp("us"))
+    for m in models:
+        if list(m.features) != list(features):
+            raise BotsiftError(
+                f"model {m.model_version} ({m.segment}) expects a different feature list "
+                "than the other deployed models; retrain them together")
+    ts = pa.scalar(scored_at, type=pa.timestamp("us")).value
     for batch in batches:
         n = batch.num_rows
         if n == 0:
             continue
         matrix = feature_matrix(batch, features)
-        regions = batch.column("region").to_numpy(zero_copy_only=False)
+        regions = batch.column("region")
         for status, segs in routes.items():
+            ordered = [m for seg, m in segs.items() if seg != "global"] + [segs["global"]]
             prob = np.empty(n, dtype=np.float64)
-            version = np.empty(n, dtype=object)
-            segment = np.empty(n, dtype=object)
-            decision = np.empty(n, dtype=object)
-            reasons: list[str | None] = [None] * n
+            model_idx = np.zeros(n, dtype=np.int16)
+            decision = np.zeros(n, dtype=np.int8)
+            reason_rows: list[np.ndarray] = []
+            reason_texts: list[pa.Array] = []
             rest = np.ones(n, dtype=bool)
-            for seg, model in segs.items():
-                if seg == "global":
+            for i, model in enumerate(ordered):
+                mask = rest if model.segment == "global" else (
+                    pc.equal(regions, model.segment).to_numpy(zero_copy_only=False) & rest)
+                if not mask.any():
                     continue
-                mask = regions == seg
-                if mask.any():
-                    _fill(model, matrix, mask, prob, version, segment, decision, reasons, features)
-                    rest &= ~mask
-            if rest.any():
-                _fill(segs["global"], matrix, rest, prob, version, segment, decision, reasons,
-                      features)
+                sub = matrix if mask.all() else matrix[mask]
+                p = model.predict(sub)
+                codes = decision_codes(p, model.action_threshold, model.review_threshold)
+                prob[mask], model_idx[mask], decision[mask] = p, i, codes
+                if model.explain is not None and codes.any():
+                    rows = np.flatnonzero(mask)[codes > 0]
+                    reason_rows.append(rows)
+                    reason_texts.append(explain_top_features(matrix[rows], model.explain, features))
+                rest &= ~mask
             yield pa.RecordBatch.from_arrays([
                 batch.column("account_id").cast(pa.int64()),
                 batch.column("as_of_date").cast(pa.date32()),
                 batch.column("region").cast(pa.string()),
-                pa.array(version, type=pa.string()),
-                pa.array(segment, type=pa.string()),
-                pa.array(np.full(n, status, dtype=object), type=pa.string()),
+                _strings(model_idx, [m.model_version for m in ordered]),
+                _strings(model_idx, [m.segment for m in ordered]),
+                _strings(np.zeros(n, dtype=np.int8), [status]),
                 pa.array(prob, type=pa.float64()),
-                pa.array(decision, type=pa.string()),
-                pa.array(reasons, type=pa.string()),
-                pa.array(np.full(n, ts.value, dtype="int64"), type=pa.timestamp("us")),
+                _strings(decision, DECISIONS),
+                _scatter(n, reason_rows, reason_texts),
+                pa.array(np.full(n, ts, dtype="int64"), type=pa.timestamp("us")),
             ], schema=SCORE_SCHEMA)
-
-
-def _fill(model: DeployedModel, matrix: np.ndarray, mask: np.ndarray, prob: np.ndarray,
-          version: np.ndarray, segment: np.ndarray, decision: np.ndarray,
-          reasons: list[str | None], features: Sequence[str]) -> None:
-    if list(model.features) != list(features):
-        raise BotsiftError(
-            f"model {model.model_version} ({model.segment}) expects a different feature list "
-            "than the other deployed models; retrain them together"
-        )
-    sub = matrix if mask.all() else matrix[mask]
-    p = model.predict(sub)
-    prob[mask] = p
-    version[mask] = model.model_version
-    segment[mask] = model.segment
-    d = decide(p, model.action_threshold, model.review_threshold)
-    decision[mask] = d
-    if model.explain is not None:
-        flagged = np.zeros(len(mask), dtype=bool)
-        flagged[mask] = d != "none"
-        for i, r in enumerate(explain_top_features(matrix, model.explain, features, flagged)):
-            if r is not None:
-                reasons[i] = r
 
 
 def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:

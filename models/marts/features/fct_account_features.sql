@@ -7,11 +7,12 @@
     )
 }}
 
-{#- A dense grid (every account, every as-of date from its creation on) is joined to the sparse
-    daily activity, so trailing windows are row frames. Counters exported at the end of the
-    window are rolled back to each as-of date by subtracting the events after it. An
-    incremental run recomputes only the last 30 days of the grid (the longest window) and keeps
-    the new dates.
+{#- A dense grid (every account, every day from its creation on) is joined to the sparse
+    daily activity, so trailing windows are row frames. The grid starts up to 29 days before
+    the first snapshot wanted (the longest window's history) and only snapshot dates are
+    kept. Counters exported at the end are rolled back to each as-of date by subtracting the
+    events after it. A full build snapshots every date of int_features__snapshot_dates; an
+    incremental run only the dates after the table's last one.
 
     Age is measured at the profile's observation date: the earlier of as_of_date and the
     account's own export date. With event data the export closes the window, so this is
@@ -38,12 +39,46 @@ with
 
 snapshot_dates as (
 
-    select * from {{ ref('int_features__snapshot_dates') }}
+    select as_of_date from {{ ref('int_features__snapshot_dates') }}
     {% if is_incremental() %}
-    where as_of_date > (
-        select {{ dbt.dateadd('day', -30, 'max(as_of_date)') }} from {{ this }}
-    )
+    where as_of_date > (select max(as_of_date) from {{ this }})
     {% endif %}
+
+),
+
+daily_activity_bounds as (
+
+    select min(activity_date) as first_activity_date from {{ ref('int_accounts__daily_activity') }}
+
+),
+
+grid_bounds as (
+
+    select
+        min(snapshot_dates.as_of_date) as first_snapshot_date,
+        max(snapshot_dates.as_of_date) as last_snapshot_date,
+        -- 29 days of history before the first snapshot feed its 30-day windows (from the
+        -- first day with any activity on)
+        case
+            when min(daily_activity_bounds.first_activity_date) is null
+                or min(daily_activity_bounds.first_activity_date) >= min(snapshot_dates.as_of_date)
+                then min(snapshot_dates.as_of_date)
+            when min(daily_activity_bounds.first_activity_date)
+                > {{ dbt.dateadd('day', -29, 'min(snapshot_dates.as_of_date)') }}
+                then min(daily_activity_bounds.first_activity_date)
+            else cast({{ dbt.dateadd('day', -29, 'min(snapshot_dates.as_of_date)') }} as date)
+        end as first_grid_date
+    from snapshot_dates
+    cross join daily_activity_bounds
+
+),
+
+grid_dates as (
+
+    {{ date_series(
+        '(select first_grid_date from grid_bounds)',
+        '(select last_snapshot_date from grid_bounds)',
+        'as_of_date') }}
 
 ),
 
@@ -63,18 +98,18 @@ grid as (
 
     select
         profiles.account_id,
-        snapshot_dates.as_of_date,
+        cast(grid_dates.as_of_date as date) as as_of_date,
         {%- for m in sum_metrics %}
         coalesce(daily_activity.{{ m }}, 0) as {{ m }},
         {%- endfor %}
         coalesce(daily_activity.max_accounts_on_ip, 0) as max_accounts_on_ip,
         coalesce(daily_activity.max_accounts_on_device, 0) as max_accounts_on_device
     from profiles
-    inner join snapshot_dates
-        on profiles.created_date <= snapshot_dates.as_of_date
+    inner join grid_dates
+        on profiles.created_date <= grid_dates.as_of_date
     left join daily_activity
         on profiles.account_id = daily_activity.account_id
-        and snapshot_dates.as_of_date = daily_activity.activity_date
+        and grid_dates.as_of_date = daily_activity.activity_date
 
 ),
 
@@ -189,9 +224,8 @@ final as (
     from windowed
     inner join profiles
         on windowed.account_id = profiles.account_id
-    {% if is_incremental() %}
-    where windowed.as_of_date > (select max(as_of_date) from {{ this }})
-    {% endif %}
+    inner join snapshot_dates
+        on windowed.as_of_date = snapshot_dates.as_of_date
 
 )
 

@@ -104,3 +104,19 @@ def test_score_reader_matches_sklearn_and_routes_regions(tmp_path):
                                rtol=1e-5, atol=1e-6)
     sh = out.filter(pa.compute.equal(out["deployment_status"], "shadow")).to_pandas()
     assert set(sh["model_version"]) == {"s1"} and len(sh) == 1000
+
+
+def test_explain_top_features_lists_largest_positive_terms_as_json():
+    import json
+
+    from botsift.scoring import explain_top_features
+
+    explain = {"impute": [0.0, 5.0, 0.0], "mean": [0.0, 0.0, 0.0], "scale": [1.0, 2.0, 1.0],
+               "coef": [1.0, 1.0, -1.0]}
+    m = np.array([[3.0, np.nan, 1.0], [-1.0, -4.0, -2.0]], dtype=np.float32)
+    out = [json.loads(s) for s in explain_top_features(m, explain, FEATURES).to_pylist()]
+    # row 0: terms a=3, b=(5-0)/2=2.5 (imputed), c=-1 -> a, b
+    assert [d["feature"] for d in out[0]] == ["f_a", "f_b"]
+    assert out[0][1]["value"] == 5.0 and out[0][1]["contribution"] == 2.5
+    # row 1: only c has a positive term (+2)
+    assert out[1] == [{"feature": "f_c", "value": -2.0, "contribution": 2.0}]

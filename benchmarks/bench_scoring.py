@@ -1,0 +1,230 @@
+"""Benchmark in-warehouse scoring against raw onnxruntime, and its memory at 1M vs 5M rows.
+
+Usage::
+
+    python benchmarks/bench_scoring.py --warehouse /tmp/bench/wh.duckdb
+
+The warehouse must hold ``marts.fct_account_features`` and an active model in the registry
+(``benchmarks/bench_features.py`` then ``botsift train`` / ``botsift models promote``).
+
+Throughput, side by side in one run, on the latest snapshot's rows:
+
+* ``warehouse``: the code path of the ``ml_bot_scores`` dbt model (DuckDB relation -> Arrow
+  record batches -> float32 matrix -> onnxruntime -> Arrow batches -> ``create table as``),
+  for the deployed ensemble and for a logistic regression alone (same features);
+* ``raw``: onnxruntime on a float32 numpy matrix of the same rows already in memory, in
+  batches of the same size (the matrix build is not timed);
+* ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
+
+Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
+to 1M and to 5M rows; peak RSS of each (``ru_maxrss``).
+Each throughput figure is the median of ``--repeats`` runs. Saves JSON to
+``benchmarks/results/scoring.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from botsift.project import dbt_env, project_dir
+from botsift.scoring import DeployedModel, feature_matrix
+from botsift.scoring_model import deployed_models, score_snapshot
+
+log = logging.getLogger("bench_scoring")
+
+
+def _lr_model(con: duckdb.DuckDBPyConnection, active: DeployedModel, out: Path) -> DeployedModel:
+    """A logistic regression on the same features (trained on the labelled examples), as ONNX."""
+    import hashlib
+
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cols = ", ".join(f'"{c}"' for c in active.features)
+    data = con.execute(f"select {cols}, label from marts.ml_training_examples "
+                       "using sample 200000 rows (reservoir, 7)").fetchnumpy()
+    x = np.column_stack([np.ma.filled(np.ma.asarray(data[c], dtype=np.float32), np.nan)
+                         for c in active.features])
+    y = np.asarray(data["label"], dtype=int)
+    pipe = Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                     ("scale", StandardScaler()),
+                     ("lr", LogisticRegression(class_weight="balanced", max_iter=500))]).fit(x, y)
+    onx = convert_sklearn(pipe, initial_types=[("input", FloatTensorType([None, x.shape[1]]))],
+                          options={id(pipe.steps[-1][1]): {"zipmap": False}}).SerializeToString()
+    path = out / "lr.onnx"
+    path.write_bytes(onx)
+    return DeployedModel("bench-lr", "global", "active", path, hashlib.sha256(onx).hexdigest(),
+                         list(active.features), dict(active.feature_types), 0.9, 0.5)
+
+
+def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
+                    batch: int) -> float:
+    """Seconds for the dbt model's code path, writing the scores into a table."""
+    features = con.table(relation)
+    t0 = time.perf_counter()
+    reader = score_snapshot_with(con, features, models, batch)
+    # as dbt-duckdb does: the model reads on its connection, the table is written on a cursor
+    cur = con.cursor()
+    cur.register("score_reader", reader)
+    cur.execute("create or replace table bench_scores as select * from score_reader")
+    cur.close()
+    return time.perf_counter() - t0
+
+
+def score_snapshot_with(con, features, models, batch):  # type: ignore[no-untyped-def]
+    """score_snapshot with given models (the registry lookup is what dbt does first)."""
+    import botsift.scoring_model as sm
+
+    real = sm.deployed_models
+    sm.deployed_models = lambda _con, *a, **k: models  # type: ignore[assignment]
+    try:
+        return score_snapshot(con, features, batch_size=batch, backfill_days=1,
+                              scored_at=datetime(2026, 1, 1))
+    finally:
+        sm.deployed_models = real  # type: ignore[assignment]
+
+
+def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, model: DeployedModel, batch: int) -> tuple[float, int]:
+    latest = con.execute(f"select max(as_of_date) from {relation}").fetchall()[0][0]
+    reader = (con.table(relation).filter(f"as_of_date = date '{latest}'")
+              .project(", ".join(f'"{c}"' for c in model.features)).fetch_record_batch(batch))
+    matrix = np.concatenate([feature_matrix(b, model.features) for b in reader])
+    sess = model.session()
+    name = sess.get_inputs()[0].name
+    t0 = time.perf_counter()
+    for i in range(0, len(matrix), batch):
+        sess.run(["probabilities"], {name: matrix[i:i + batch]})
+    return time.perf_counter() - t0, len(matrix)
+
+
+def _median(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def _child(args: argparse.Namespace) -> None:
+    """Subprocess: score --relation of the scratch db with the active model; print peak RSS."""
+    con = duckdb.connect(str(args.scratch), read_only=False)
+    src = duckdb.connect(str(args.warehouse), read_only=True)
+    models = [m for m in deployed_models(src) if m.status == "active"]
+    src.close()
+    secs = _warehouse_path(con, "features", models, args.batch_size)
+    n = con.execute("select count(*) from bench_scores").fetchall()[0][0]
+    print(json.dumps({"rows": n, "seconds": secs,
+                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, float]:
+    scratch = tmp / f"scores_{rows}.duckdb"
+    con = duckdb.connect(str(scratch))
+    con.execute(f"attach '{args.warehouse}' as wh (read_only)")
+    latest = con.execute("select max(as_of_date) from wh.marts.fct_account_features").fetchall()[0][0]
+    n = con.execute("select count(*) from wh.marts.fct_account_features where as_of_date = ?",
+                    [latest]).fetchall()[0][0]
+    copies = -(-rows // n)
+    con.execute(f"""create table features as
+        select * replace (f.account_id + k.k * 100000000 as account_id)
+        from wh.marts.fct_account_features f, range({copies}) k(k)
+        where f.as_of_date = date '{latest}' limit {rows}""")
+    con.close()
+    out = subprocess.run([sys.executable, __file__, "--child", "--warehouse", str(args.warehouse),
+                          "--scratch", str(scratch), "--batch-size", str(args.batch_size)],
+                         capture_output=True, text=True, check=True)
+    scratch.unlink()
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _dbt_model_seconds(args: argparse.Namespace) -> float | None:
+    env = dbt_env(project_dir())
+    env["BOTSIFT_WAREHOUSE"] = str(args.warehouse)
+    out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "run",
+                          "--select", "ml_bot_scores", "--full-refresh", "--vars",
+                          f"{{score_backfill_days: 1, score_batch_size: {args.batch_size}}}",
+                          "--project-dir", str(project_dir())],
+                         cwd=project_dir(), env=env, capture_output=True, text=True, check=False)
+    m = re.search(r"OK created python \w+ model \S+ .*? in ([0-9.]+)s", out.stdout)
+    if out.returncode != 0 or not m:
+        log.warning("dbt run failed: %s", out.stdout[-2000:])
+        return None
+    return float(m.group(1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--warehouse", type=Path, required=True)
+    ap.add_argument("--batch-size", type=int, default=131072)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--memory-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    args.warehouse = args.warehouse.resolve()
+    result: dict[str, object] = {"benchmark": "scoring", "batch_size": args.batch_size,
+                                 "repeats": args.repeats, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        src = duckdb.connect(str(args.warehouse), read_only=True)
+        active = [m for m in deployed_models(src) if m.status == "active"]
+        lr = _lr_model(src, active[0], tmp)
+        src.close()
+        scratch = tmp / "scratch.duckdb"
+        con = duckdb.connect(str(scratch))
+        con.execute(f"attach '{args.warehouse}' as wh (read_only)")
+        latest = con.execute("select max(as_of_date) from wh.marts.fct_account_features").fetchall()[0][0]
+        con.execute("create table features as select * from wh.marts.fct_account_features "
+                    f"where as_of_date = date '{latest}'")
+        for name, models in (("ensemble", active), ("logistic_regression", [lr])):
+            raw_s, n = 0.0, 0
+            raw = []
+            for _ in range(args.repeats):
+                s, n = _raw_path(con, "features", models[0], args.batch_size)
+                raw.append(s)
+            raw_s = statistics.median(raw)
+            wh_s = _median(lambda m=models: _warehouse_path(con, "features", m, args.batch_size),
+                           args.repeats)
+            result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
+                            "warehouse_rows_per_s": round(n / wh_s),
+                            "warehouse_over_raw": round(raw_s / wh_s, 3)}
+            log.info("%s: %s", name, result[name])
+        con.close()
+        dbt_s = _dbt_model_seconds(args)
+        if dbt_s is not None:
+            ens = result["ensemble"]
+            assert isinstance(ens, dict)
+            ens["dbt_model_seconds"] = dbt_s
+            ens["dbt_model_rows_per_s"] = round(ens["rows"] / dbt_s)
+            ens["dbt_model_over_raw"] = round(ens["rows"] / dbt_s / ens["raw_onnxruntime_rows_per_s"], 3)
+        mem = {str(r): _memory_run(args, r, tmp) for r in args.memory_rows}
+        result["memory"] = mem
+        if len(args.memory_rows) == 2:
+            a, b = (mem[str(r)]["peak_rss_mib"] for r in args.memory_rows)
+            result["memory_ratio"] = round(b / a, 3)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
