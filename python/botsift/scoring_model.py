@@ -143,7 +143,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
 
 
 def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
-                    this: str | None, batch_size: object, backfill_days: object) -> pa.RecordBatchReader:
+                    this: str | None, batch_size: int | str | None,
+                    backfill_days: int | str | None) -> pa.RecordBatchReader:
     """Entry point of the ``ml_bot_scores`` dbt model.
 
     A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as

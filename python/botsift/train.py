@@ -491,7 +491,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
 
 
 def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: TrainingExamples,
-                           expectations_dir: Path, max_rows: int) -> None:
+                           expectations_dir: Path, max_rows: int) -> None:  # noqa: D417
     """Reference distribution and GX suite of the new version (see :mod:`botsift.drift`).
 
     The reference is the scored population of the 7 days up to the training snapshot (a hash
@@ -514,6 +514,7 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
                         "cast(? as date) - interval 7 day and as_of_date <= cast(? as date)",
                         [str(data.snapshot), str(data.snapshot)]).fetchall()[0][0]
         share = 1.0 if n <= max_rows else max_rows / n
+        assert data.snapshot is not None  # the caller checks
         ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share)
         x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
         scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)
