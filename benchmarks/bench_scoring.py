@@ -5,7 +5,9 @@ Usage::
     python benchmarks/bench_scoring.py --warehouse /tmp/bench/wh.duckdb
 
 The warehouse must hold ``marts.fct_account_features`` and an active model in the registry
-(``benchmarks/bench_features.py`` then ``botsift train`` / ``botsift models promote``).
+(for example the demo's: ``botsift demo`` writes ``warehouse/botsift.duckdb``). The benchmark
+works on a copy whose feature table is the latest snapshot repeated to ``--rows`` rows
+(account ids offset per copy), so a small warehouse gives a 1M-row scoring run.
 
 Throughput, side by side in one run, on the latest snapshot's rows:
 
@@ -29,6 +31,7 @@ import logging
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -135,14 +138,7 @@ def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, flo
     scratch = tmp / f"scores_{rows}.duckdb"
     con = duckdb.connect(str(scratch))
     con.execute(f"attach '{args.warehouse}' as wh (read_only)")
-    latest = con.execute("select max(as_of_date) from wh.marts.fct_account_features").fetchall()[0][0]
-    n = con.execute("select count(*) from wh.marts.fct_account_features where as_of_date = ?",
-                    [latest]).fetchall()[0][0]
-    copies = -(-rows // n)
-    con.execute(f"""create table features as
-        select * replace (f.account_id + k.k * 100000000 as account_id)
-        from wh.marts.fct_account_features f, range({copies}) k(k)
-        where f.as_of_date = date '{latest}' limit {rows}""")
+    _replicate(con, "wh.marts.fct_account_features", rows, "features")
     con.close()
     out = subprocess.run([sys.executable, __file__, "--child", "--warehouse", str(args.warehouse),
                           "--scratch", str(scratch), "--batch-size", str(args.batch_size)],
@@ -151,9 +147,21 @@ def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, flo
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _dbt_model_seconds(args: argparse.Namespace) -> float | None:
+def _replicate(con: duckdb.DuckDBPyConnection, source: str, rows: int, table: str) -> int:
+    """Create ``table`` as the latest snapshot of ``source`` repeated to ``rows`` rows."""
+    latest = con.execute(f"select max(as_of_date) from {source}").fetchall()[0][0]
+    n = con.execute(f"select count(*) from {source} where as_of_date = ?", [latest]).fetchall()[0][0]
+    copies = -(-rows // n)
+    con.execute(f"""create or replace table {table} as
+        select * replace (f.account_id + k.k * 100000000 as account_id)
+        from {source} f, range({copies}) k(k)
+        where f.as_of_date = date '{latest}' limit {rows}""")
+    return int(con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+
+def _dbt_model_seconds(args: argparse.Namespace, warehouse: Path) -> float | None:
     env = dbt_env(project_dir())
-    env["BOTSIFT_WAREHOUSE"] = str(args.warehouse)
+    env["BOTSIFT_WAREHOUSE"] = str(warehouse)
     out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "run",
                           "--select", "ml_bot_scores", "--full-refresh", "--vars",
                           f"{{score_backfill_days: 1, score_batch_size: {args.batch_size}}}",
@@ -170,6 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warehouse", type=Path, required=True)
     ap.add_argument("--batch-size", type=int, default=131072)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows to score (throughput)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--memory-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
@@ -189,12 +198,15 @@ def main() -> None:
         active = [m for m in deployed_models(src) if m.status == "active"]
         lr = _lr_model(src, active[0], tmp)
         src.close()
+        # a copy of the warehouse (registry included) whose feature table is --rows rows
         scratch = tmp / "scratch.duckdb"
+        shutil.copy(args.warehouse, scratch)
         con = duckdb.connect(str(scratch))
-        con.execute(f"attach '{args.warehouse}' as wh (read_only)")
-        latest = con.execute("select max(as_of_date) from wh.marts.fct_account_features").fetchall()[0][0]
-        con.execute("create table features as select * from wh.marts.fct_account_features "
-                    f"where as_of_date = date '{latest}'")
+        con.execute("create or replace table main.features_source as "
+                    "select * from marts.fct_account_features")
+        result["rows"] = _replicate(con, "main.features_source", args.rows, "marts.fct_account_features")
+        con.execute("drop table main.features_source")
+        con.execute("create or replace table features as select * from marts.fct_account_features")
         for name, models in (("ensemble", active), ("logistic_regression", [lr])):
             raw_s, n = 0.0, 0
             raw = []
@@ -209,7 +221,7 @@ def main() -> None:
                             "warehouse_over_raw": round(raw_s / wh_s, 3)}
             log.info("%s: %s", name, result[name])
         con.close()
-        dbt_s = _dbt_model_seconds(args)
+        dbt_s = _dbt_model_seconds(args, scratch)
         if dbt_s is not None:
             ens = result["ensemble"]
             assert isinstance(ens, dict)

@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--warehouse", type=Path, help="use this warehouse's table instead")
     ap.add_argument("--project-dir", type=Path, help="dbt project (manifest) for --warehouse")
     ap.add_argument("--no-per-region", action="store_true")
+    ap.add_argument("--promote-into", type=Path, default=None,
+                    help="with --warehouse: keep the version in this artifacts folder, register "
+                         "it and make it active (so benchmarks/bench_scoring.py can score with it)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
@@ -83,8 +86,14 @@ def main() -> None:
 
     with PeakRss() as rss:
         t1 = time.perf_counter()
-        res = train_models(wh, manifest, tmp / "artifacts", per_region=not args.no_per_region,
-                           seed=args.seed, progress=False, register=not args.warehouse)
+        keep = args.warehouse is not None and args.promote_into is not None
+        res = train_models(wh, manifest, args.promote_into if keep else tmp / "artifacts",
+                           per_region=not args.no_per_region, seed=args.seed, progress=False,
+                           register=keep or not args.warehouse)
+    if keep:
+        from botsift.registry import promote
+
+        promote(wh, res.model_version, to="active")
         train_s = time.perf_counter() - t1
     card = res.card
     test = card["metrics"]["ensemble"]["test"]

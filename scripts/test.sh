@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh dev
 export DO_NOT_TRACK=1
 .venv/bin/ruff check python tests benchmarks
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

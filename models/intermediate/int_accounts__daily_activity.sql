@@ -21,7 +21,7 @@
     'daily_follows_made': ['count_follows_made'],
     'daily_follows_received': ['count_follows_received'],
     'daily_mutual_formed': ['count_mutual_formed'],
-    'daily_interactions': ['count_interactions'],
+    'daily_interactions': ['count_interactions', 'count_likes_given'],
 } -%}
 
 with
@@ -140,7 +140,8 @@ daily_interactions as (
     select
         account_id,
         cast(interacted_at as date) as activity_date,
-        cast(count(*) as double) as count_interactions
+        cast(count(*) as double) as count_interactions,
+        cast(sum(case when interaction_action = 'like' then 1 else 0 end) as double) as count_likes_given
     from interactions
     group by account_id, cast(interacted_at as date)
 

@@ -32,6 +32,8 @@ final as (
         count_followers,
         count_following,
         count_posts,
+        count_likes,
+        count_listed,
         case when has_default_profile_image then 1 else 0 end as has_default_profile_image,
         case when is_verified then 1 else 0 end as is_verified,
         case when profile_url is not null and profile_url <> '' then 1 else 0 end as has_profile_url,

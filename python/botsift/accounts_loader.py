@@ -14,9 +14,12 @@ rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and label
   time or offset, and ``a/b/Y [H:M[:S]]``. A slashed date is day-first when ``a > 12``,
   month-first when ``b > 12``; when both are at most 12 (ambiguous), the candidate closest to
   the creation time encoded in the account's Twitter snowflake id wins when that id is valid,
-  otherwise the column's ``day_first`` option decides (default true). Times are stored as
-  naive UTC. An unparseable or missing ``created_at`` falls back to the snowflake time when the
-  id is a valid snowflake; otherwise the row is quarantined.
+  otherwise, when exactly one candidate is at or before the row's ``exported_at`` (an account
+  cannot be created after it was exported), that one; otherwise the column's ``day_first``
+  option decides (default true). Times are stored as naive UTC. An unparseable or missing
+  ``created_at`` falls back to the snowflake time when the id is a valid snowflake; otherwise
+  the row is quarantined. A row whose ``created_at`` is still after its ``exported_at`` is
+  quarantined (``created_after_export``): its age would be negative.
 * **Keys**: ``key.strategy: numeric`` uses the key column as the BIGINT account id (it must be
   an integer: ``7.01E+17`` is a spreadsheet-mangled id and is quarantined); ``hash`` derives a
   stable positive BIGINT from the (lower-cased) key text, for exports whose ids are unusable.
@@ -180,8 +183,8 @@ def _year(text: str) -> int:
     return y + (2000 if y < 70 else 1900) if len(text) == 2 else y
 
 
-def parse_timestamp(value: Any, *, day_first: bool = True,
-                    hint: datetime | None = None) -> tuple[datetime | None, bool]:
+def parse_timestamp(value: Any, *, day_first: bool = True, hint: datetime | None = None,
+                    not_after: datetime | None = None) -> tuple[datetime | None, bool]:
     """Parse a timestamp written in one of the formats real exports mix.
 
     Parameters
@@ -194,6 +197,9 @@ def parse_timestamp(value: Any, *, day_first: bool = True,
     hint : datetime or None
         Approximate true time (the snowflake creation time); the slashed-date candidate closest
         to it wins.
+    not_after : datetime or None
+        Latest possible time (an account's export time bounds its creation): without a hint,
+        an ambiguous date with exactly one candidate at or before it takes that candidate.
 
     Returns
     -------
@@ -232,6 +238,8 @@ def parse_timestamp(value: Any, *, day_first: bool = True,
         if hint is not None:
             best = min((day_first_c, month_first_c), key=lambda t: abs(t - hint))
             return best, True
+        if not_after is not None and (day_first_c <= not_after) != (month_first_c <= not_after):
+            return (day_first_c if day_first_c <= not_after else month_first_c), True
         return (day_first_c if day_first else month_first_c), True
     for fmt in ("%a %b %d %H:%M:%S %z %Y",):
         try:
@@ -626,7 +634,8 @@ def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
                snowflake_hint: datetime | None, stats: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": account_id}
     types = {f.name: f.type for f in RAW_TABLES["accounts"]}
-    for col in _MAPPABLE:
+    # the export time first: it bounds the creation time of an ambiguous created_at
+    for col in sorted(_MAPPABLE, key=lambda c: c != "exported_at"):
         spec = mapping.columns.get(col)
         if spec is None:
             out[col] = None
@@ -640,7 +649,8 @@ def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
             elif pa.types.is_timestamp(typ):
                 t, ambiguous = parse_timestamp(
                     raw, day_first=spec.day_first,
-                    hint=snowflake_hint if col == "created_at" else None)
+                    hint=snowflake_hint if col == "created_at" else None,
+                    not_after=out.get("exported_at") if col == "created_at" else None)
                 stats["ambiguous_dates"] += int(ambiguous)
                 out[col] = t
             elif pa.types.is_boolean(typ):
@@ -780,6 +790,10 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             # no export time: end of the day before the load, so imported reviews (the day
             # after exported_at) are not in the future
             values["exported_at"] = datetime.combine(now.date(), datetime.min.time()) - timedelta(microseconds=1)
+        if values["created_at"] > values["exported_at"]:
+            reject(row, f"created_after_export: created_at {values['created_at']} is after "
+                        f"exported_at {values['exported_at']}", key)
+            continue
         parsed.append((row, account_id, key, label, values))
 
     # 2. group by account: conflicting labels quarantine every copy; otherwise keep one copy

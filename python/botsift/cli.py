@@ -80,7 +80,7 @@ def demo(
     for col in ("schema", "table", "rows"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for schema, name, n in s.tables:
-        if schema in ("raw", "marts", "registry"):
+        if schema in ("raw", "marts", "monitoring", "registry"):
             table.add_row(schema, name, f"{n:,}")
     out.print(table)
     out.print(f"warehouse: [bold]{s.warehouse}[/] (built in {s.seconds:.0f} s)")
@@ -89,7 +89,7 @@ def demo(
     for decision, p in s.labelled_precision.items():
         truth = s.true_precision.get(decision)
         extra = f" (against the simulator's ground truth: {truth:.3f})" if truth is not None else ""
-        out.print(f"precision of '{decision}' flags on labelled accounts: {p:.3f}{extra}")
+        out.print(f"precision at the {decision} threshold on labelled accounts: {p:.3f}{extra}")
     out.print(f"score check: max abs diff {s.score_check['max_abs_diff']:.1e}, "
               f"decision mismatches {s.score_check['decision_mismatches']}")
     out.print("a BI tool would run:\n" + BI_QUERY)
@@ -295,6 +295,87 @@ def train(
     console.print(f"promote with: botsift models promote {result.model_version}", highlight=False)
 
 
+@app.command()
+def retrain(
+    decide: Annotated[bool, typer.Option("--decide", help="Judge the shadow version on mon_shadow_outcomes: promote or retire it.")] = False,
+    min_days: Annotated[int, typer.Option(help="--decide: judged days (after the shadow's training snapshot) needed first.")] = 3,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="--decide: report, change nothing.")] = False,
+    build: Annotated[bool, typer.Option("--build/--no-build", help="Rebuild the training marts first (new ops decisions become labels).")] = True,
+    precision_target: Annotated[float, typer.Option(help="Precision the action threshold must reach on validation.")] = 0.95,
+    recall_target: Annotated[float, typer.Option(help="Recall the review threshold must reach on validation.")] = 0.90,
+    per_region: Annotated[bool, typer.Option("--per-region/--no-per-region", help="Also train per-region models.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train on today's labels and run the new version in shadow; --decide promotes or retires it."""
+    from botsift.project import artifacts_dir, expectations_dir, project_dir, warehouse_path
+
+    root = _run(project_dir)
+    wh = warehouse_path(root)
+    if decide:
+        from botsift.retrain import review_shadow
+
+        review = _run(review_shadow, wh, min_days=min_days, apply=not dry_run)
+        _print_review(review)
+        return
+    from botsift.retrain import start_retrain
+
+    result = _run(start_retrain, wh, root, artifacts_dir(root), build=build,
+                  precision_target=precision_target, recall_target=recall_target,
+                  per_region=per_region, seed=seed, progress=sys.stderr.isatty(),
+                  expectations_dir=expectations_dir(root))
+    test = result.card["metrics"]["ensemble"]["test"]
+    console.print(f"model version [bold]{result.model_version}[/] is in shadow (test PR AUC "
+                  f"{test.get('pr_auc', float('nan')):.3f}); run refreshes (dbt build), then "
+                  "`botsift retrain --decide`", highlight=False)
+
+
+def _print_review(review) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title=f"shadow {review.shadow_version} vs active (judged days)")
+    for col in ("as_of_date", "active", "spam fraction a/s", "wrongly blocked a/s",
+                "blocked a/s", "recommendation"):
+        table.add_column(col, no_wrap=True)
+    for d in review.days:
+        table.add_row(str(d.as_of_date), d.active_model_version,
+                      f"{d.active_spam_fraction:.4f} / {d.shadow_spam_fraction:.4f}",
+                      f"{d.active_wrongly_blocked} / {d.shadow_wrongly_blocked}",
+                      f"{d.active_count_blocked} / {d.shadow_count_blocked}", d.recommendation)
+    Console().print(table)
+    verb = {"promote": "promoted to active", "retire": "retired",
+            "keep_shadow": f"kept in shadow ({len(review.days)} of {review.min_days} days judged)"}
+    done = "" if review.applied or review.decision == "keep_shadow" else " (dry run: not applied)"
+    console.print(f"{review.n_promote} promote / {review.n_do_not_promote} do-not-promote days: "
+                  f"{review.shadow_version} {verb[review.decision]}{done}", highlight=False)
+
+
+@app.command()
+def robustness(
+    model_version: Annotated[str | None, typer.Option(help="Registered version (default: the active one).")] = None,
+    split: Annotated[str, typer.Option(help="Split of ml_training_examples to perturb.")] = "test",
+    relative_step: Annotated[float, typer.Option(help="Relative step for continuous features (0.05 = +-5%).")] = 0.05,
+    count_step: Annotated[float, typer.Option(help="Step for integer-valued features.")] = 1.0,
+) -> None:
+    """Perturb each feature slightly; write score changes and decision flips to marts.ml_model_robustness."""
+    from rich.table import Table
+
+    from botsift.robustness import ROBUSTNESS_TABLE, run_robustness
+
+    rows = _run(run_robustness, _warehouse(), model_version=model_version, split=split,
+                relative_step=relative_step, count_step=count_step)
+    table = Table(title=f"Robustness of {rows[0].model_version} ({rows[0].n_rows:,} {split} rows)")
+    for col in ("feature", "kind", "perturbation", "mean |score change|", "max |score change|",
+                "action flips", "review flips"):
+        table.add_column(col, justify="left" if col in ("feature", "kind", "perturbation") else "right",
+                         no_wrap=True)
+    for r in sorted(rows, key=lambda r: -r.mean_abs_score_change):
+        table.add_row(r.feature, r.feature_kind, r.perturbation, f"{r.mean_abs_score_change:.5f}",
+                      f"{r.max_abs_score_change:.4f}", f"{r.action_flip_share:.2%}",
+                      f"{r.review_flip_share:.2%}")
+    Console().print(table)
+    console.print(f"written to {ROBUSTNESS_TABLE}", highlight=False)
+
+
 models_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="List, promote and roll back registered model versions.")
 app.add_typer(models_app, name="models")
@@ -338,6 +419,17 @@ def models_promote(
     rows = _run(promote, _warehouse(), version, to=to)
     console.print(f"{version} is {to} for {', '.join(r['segment'] for r in rows)}",
                   highlight=False)
+
+
+@models_app.command("retire")
+def models_retire(
+    version: Annotated[str, typer.Argument(help="Candidate or shadow version to retire.")],
+) -> None:
+    """Retire a candidate or shadow version (an active one: promote another or roll back)."""
+    from botsift.registry import retire
+
+    _run(retire, _warehouse(), version, reason="retired by hand")
+    console.print(f"{version} is retired", highlight=False)
 
 
 @models_app.command("rollback")

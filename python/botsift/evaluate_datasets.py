@@ -22,7 +22,7 @@ Features come from one of two sources:
 * ``python``: :func:`metadata_features` mirrors the mart's profile and counter features
   column for column (same names, same formulas), computed in pandas. It runs anywhere (no dbt)
   and computes age at each account's own ``exported_at`` instead of the mart's one global
-  snapshot date; ``feature_set="extended"`` adds counters the mart does not have yet.
+  snapshot date; ``feature_set="extended"`` adds candidates the mart does not have.
 """
 from __future__ import annotations
 
@@ -81,16 +81,15 @@ MODELS = ("logistic", "tree_tuned", "tree_depth4", "random_forest", "hist_gb", "
 VERIFIED = "is_verified"
 MART_FEATURES = (
     "account_age_days", "count_followers", "count_following", "followers_following_ratio",
-    "posts_per_day_of_age", "has_default_profile_image", "is_verified", "has_profile_url",
-    "bio_length", "screen_name_length", "screen_name_digit_ratio",
+    "count_posts", "count_likes", "count_listed", "posts_per_day_of_age",
+    "followers_per_day_of_age", "following_per_day_of_age", "likes_per_day_of_age",
+    "has_default_profile_image", "is_verified", "has_profile_url", "bio_length",
+    "screen_name_length", "display_name_length", "screen_name_digit_ratio",
 )
 """The profile and counter features of ``fct_account_features`` (the ones an account export
-can fill; the behavioural ones are null/zero without event tables)."""
-EXTENDED_FEATURES = (
-    "count_posts", "count_likes", "count_listed", "followers_per_day_of_age",
-    "following_per_day_of_age", "likes_per_day_of_age", "listed_per_day_of_age",
-    "display_name_length", "bio_has_url",
-)
+can fill; the behavioural ones are null/zero without event tables), in the mart's order."""
+EXTENDED_FEATURES = ("listed_per_day_of_age", "bio_has_url")
+"""Candidates the mart does not carry (python features only)."""
 _BASELINE_KEYS = {"accuracy": "a", "precision": "p", "recall": "r", "f1": "f",
                   "balanced_accuracy": "ba"}
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -115,8 +114,8 @@ def metadata_features(accounts: pd.DataFrame, feature_set: str = "mart") -> pd.D
     accounts : DataFrame
         Columns of ``raw.accounts`` (``id``, ``created_at``, counters, text, flags, ``exported_at``).
     feature_set : {"mart", "extended"}
-        ``mart``: the mart's profile/counter features; ``extended``: plus the counters and
-        per-day rates the mart does not carry yet.
+        ``mart``: the mart's profile/counter features; ``extended``: plus
+        :data:`EXTENDED_FEATURES`, which the mart does not carry.
 
     Returns
     -------
@@ -139,30 +138,33 @@ def metadata_features(accounts: pd.DataFrame, feature_set: str = "mart") -> pd.D
     def flag(col: str) -> pd.Series:
         return a[col].astype("boolean").fillna(False).astype("float64")
 
+    def counter(col: str) -> pd.Series:
+        # unknown stays unknown (NaN), as in the mart's counter_at_as_of
+        return pd.to_numeric(a[col], errors="coerce").clip(lower=0).astype("float64")
+
+    likes, listed = counter("favourites_count"), counter("listed_count")
+    url = a["url"].astype("string")
     f = pd.DataFrame(index=a.index)
     f["account_age_days"] = age
     f["count_followers"] = followers
     f["count_following"] = following
     f["followers_following_ratio"] = _safe_divide(followers, 1 + following)
+    f["count_posts"] = posts
+    f["count_likes"] = likes
+    f["count_listed"] = listed
     f["posts_per_day_of_age"] = _safe_divide(posts, 1 + age)
+    f["followers_per_day_of_age"] = _safe_divide(followers, 1 + age)
+    f["following_per_day_of_age"] = _safe_divide(following, 1 + age)
+    f["likes_per_day_of_age"] = _safe_divide(likes, 1 + age)
     f["has_default_profile_image"] = flag("default_profile_image")
     f["is_verified"] = flag("verified")
-    url = a["url"].astype("string")
     f["has_profile_url"] = (url.notna() & (url != "")).astype("float64")
     f["bio_length"] = a["description"].astype("string").str.len().fillna(0).astype("float64")
     f["screen_name_length"] = sn_len.fillna(0)
+    f["display_name_length"] = a["name"].astype("string").str.len().fillna(0).astype("float64")
     f["screen_name_digit_ratio"] = _safe_divide(digits, sn_len)
     if feature_set == "extended":
-        likes = pd.to_numeric(a["favourites_count"], errors="coerce").astype("float64")
-        listed = pd.to_numeric(a["listed_count"], errors="coerce").astype("float64")
-        f["count_posts"] = posts
-        f["count_likes"] = likes
-        f["count_listed"] = listed
-        f["followers_per_day_of_age"] = _safe_divide(followers, 1 + age)
-        f["following_per_day_of_age"] = _safe_divide(following, 1 + age)
-        f["likes_per_day_of_age"] = _safe_divide(likes, 1 + age)
         f["listed_per_day_of_age"] = _safe_divide(listed, 1 + age)
-        f["display_name_length"] = a["name"].astype("string").str.len().fillna(0).astype("float64")
         f["bio_has_url"] = a["description"].astype("string").fillna("").str.contains(
             _URL).astype("float64")
     return f

@@ -66,6 +66,22 @@ class TrainingExamples:
             extra=self.extra,
         )
 
+    def select_features(self, features: list[str]) -> TrainingExamples:
+        """Return the same rows with only ``features`` (kept in this table's column order)."""
+        unknown = [f for f in features if f not in self.features]
+        if unknown:
+            raise BotsiftError(f"unknown features {unknown}")
+        keep = [f for f in self.features if f in features]
+        idx = [self.features.index(f) for f in keep]
+        types = dict(self.extra.get("feature_types", {}))  # type: ignore[call-overload]
+        extra = {**self.extra, "feature_types": {f: types[f] for f in keep if f in types}}
+        return TrainingExamples(
+            features=keep, X=np.ascontiguousarray(self.X[:, idx]), y=self.y, split=self.split,
+            group=self.group, sampling_rate=self.sampling_rate, segments=self.segments,
+            account_id=self.account_id, snapshot=self.snapshot,
+            label_source=self.label_source, extra=extra,
+        )
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Row counts per split and class: ``{split: {"positives": n, "negatives": n}}``."""
         out: dict[str, dict[str, int]] = {}

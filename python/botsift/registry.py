@@ -29,7 +29,7 @@ from botsift.errors import BotsiftError
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
            "ActiveModel", "sha256_bytes", "sha256_file", "write_version", "register",
-           "list_versions", "promote", "rollback", "load_active"]
+           "list_versions", "promote", "retire", "rollback", "load_active"]
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +272,38 @@ def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dic
     finally:
         con.close()
     log.info("model version %s is %s (%d segments)", model_version, to, len(mine))
+    return [r for r in list_versions(warehouse) if r["model_version"] == model_version]
+
+
+def retire(warehouse: Path, model_version: str, reason: str = "retire") -> list[dict[str, Any]]:
+    """Retire a candidate or shadow version (all its segments); scoring stops using it.
+
+    Raises
+    ------
+    BotsiftError
+        If the version is unknown, retired already, or active (roll back or promote another
+        version instead, so that a model stays active).
+    """
+    at = _now()
+    con = _connect(warehouse)
+    try:
+        mine = _version_rows(con, model_version)
+        if "active" in mine.values():
+            raise BotsiftError(f"model version {model_version} is active: promote another "
+                               "version or roll back instead of retiring it")
+        if all(s == "retired" for s in mine.values()):
+            raise BotsiftError(f"model version {model_version} is retired already")
+        con.execute("begin")
+        for seg, status in mine.items():
+            if status != "retired":
+                _set_status(con, model_version, seg, status, "retired", reason, at)
+        con.execute("commit")
+    except Exception:
+        _rollback_quietly(con)
+        raise
+    finally:
+        con.close()
+    log.info("model version %s retired (%s)", model_version, reason)
     return [r for r in list_versions(warehouse) if r["model_version"] == model_version]
 
 

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from botsift.errors import BotsiftError
-from botsift.scoring import DeployedModel, check_feature_columns, score_reader
+from botsift.scoring import SCORE_SCHEMA, DeployedModel, check_feature_columns, score_reader
 
 __all__ = ["REGISTRY_TABLE", "dates_to_score", "dbt_score_model", "deployed_models", "score_snapshot"]
 
@@ -37,16 +37,19 @@ def deployed_models(con: duckdb.DuckDBPyConnection, statuses: tuple[str, ...] = 
                     ) -> list[DeployedModel]:
     """Return the deployed (active, and shadow if any) models from the warehouse registry.
 
+    An empty list means no version was ever registered (a fresh warehouse): scoring then
+    writes no rows, so a first ``dbt build`` passes before the first training.
+
     Raises
     ------
     BotsiftError
-        If the registry does not exist or no model is active.
+        If versions are registered but none is active (all retired or rolled back: a
+        refresh must not silently stop scoring).
     """
     if not _relation_exists(con, "registry", "model_versions"):
-        raise BotsiftError(
-            "no model registry in this warehouse (registry.model_versions): train and promote a "
-            "model (botsift train; botsift models promote VERSION) or build without scoring "
-            "(dbt build --selector training)")
+        return []
+    if not con.execute(f"select count(*) from {REGISTRY_TABLE}").fetchall()[0][0]:
+        return []
     rows = con.execute(
         f"select model_version, segment, status, onnx_path, onnx_sha256, action_threshold, "
         f"review_threshold, card from {REGISTRY_TABLE} where status in "
@@ -117,6 +120,10 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         missing or has another type than at training.
     """
     models = deployed_models(con)
+    if not models:
+        log.warning("no model registered yet: ml_bot_scores stays empty until `botsift train` "
+                    "and `botsift models promote VERSION`")
+        return pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(()))
     columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
     for m in models:
         check_feature_columns(columns, m, "fct_account_features")
@@ -136,7 +143,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
 
 
 def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
-                    this: str | None, batch_size: object, backfill_days: object) -> pa.RecordBatchReader:
+                    this: str | None, batch_size: int | str | None,
+                    backfill_days: int | str | None) -> pa.RecordBatchReader:
     """Entry point of the ``ml_bot_scores`` dbt model.
 
     A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as

@@ -54,6 +54,7 @@ _US_PER_DAY = 24 * _US_PER_H
 _EPOCH = datetime(1970, 1, 1)
 _ID_STRIDE = 10_000_000_000  # event ids are (day + 1) * stride + rank within the day
 _REF_DAYS = 30  # review_share is the share of accounts reviewed over this many days
+_BIASED_REVIEW_ERROR = 0.4  # wrong-decision rate of reviews of biased_region humans
 
 # Account kinds. Humans 0-3, bots 4-7.
 HUMAN, POWER, SMM, BRAND, SPAM, FAKE, CAREFUL, DRIFT = range(8)
@@ -201,8 +202,9 @@ class SimulationConfig:
         0-based day a new bot family (``drift_wave``) signs up and starts posting; ``None``
         for never. Days before it are drawn from one stable distribution.
     biased_region : str or None
-        Humans of this region get shared carrier-NAT IPs and more night activity, so that a
-        model flags them more (for fairness tests).
+        Humans of this region get shared carrier-NAT IPs and more night activity, and ops
+        reviewers wrongly suspend 40% of the ones they review (label bias), so that a model
+        trained on those labels flags them more (for fairness tests).
     review_share : float
         Share of accounts an ops review covers per 30 days (biased to suspicious accounts).
     label_noise : float
@@ -726,7 +728,14 @@ def _day_events(pop: _Population, cfg: SimulationConfig, day: int) -> dict[str, 
     truth = np.where(rk == FAKE, 1, np.where(rk >= SPAM, 0, 2))  # decision index
     warned = rng.random(len(ra)) < np.where(rk >= SPAM, 0.15, 0.12)
     truth = np.where(warned, 3, truth)
-    wrong = rng.random(len(ra)) < cfg.label_noise
+    # Reviewer bias (biased_region): the region's humans are wrongly suspended far more often,
+    # so the labels, and a model trained on them, hold their look against them. The same one
+    # draw per review keeps every other simulation's rows unchanged.
+    noise = np.full(len(ra), cfg.label_noise)
+    if cfg.biased_region is not None:
+        in_region = pop.region[ra] == cfg.regions.index(cfg.biased_region)
+        noise[in_region & (rk < SPAM)] = max(cfg.label_noise, _BIASED_REVIEW_ERROR)
+    wrong = rng.random(len(ra)) < noise
     flip = np.where(rk >= SPAM, 2, np.where(rng.random(len(ra)) < 0.6, 0, 1))
     decision = np.where(wrong, flip, truth).astype(np.int8)
     rt, ra, decision = _sorted_by_time(rt, ra, decision)

@@ -47,7 +47,7 @@ from botsift.models import (
 from botsift.prior import balanced_sample_weight, correct_probability, odds_factor
 from botsift.thresholds import Thresholds, select_thresholds
 
-__all__ = ["TrainingResult", "train_models", "new_model_version"]
+__all__ = ["TrainingResult", "train_models", "new_model_version", "uninformative_features"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,30 @@ def _bar(enabled: bool, total: int, description: str) -> Iterator[Any]:
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as prog:
         task = prog.add_task(description, total=total)
         yield lambda: prog.advance(task)
+
+
+def uninformative_features(train: TrainingExamples) -> dict[str, str]:
+    """Features that carry no information on the train split, with the reason.
+
+    A feature that is null on every train row, or takes a single value on all of them, cannot
+    split anything: it only costs scoring time, and a column of nulls breaks histogram
+    binning. Account-metadata loads (``botsift load-accounts``, event tables empty) make most
+    behavioural features such columns.
+
+    Returns
+    -------
+    dict
+        ``{feature: "all null" | "constant"}`` in feature order.
+    """
+    out: dict[str, str] = {}
+    for j, name in enumerate(train.features):
+        col = train.X[:, j]
+        values = col[~np.isnan(col)]
+        if values.size == 0:
+            out[name] = "all null"
+        elif values.min() == values.max():
+            out[name] = "constant"
+    return out
 
 
 def _tuning_rows(train: TrainingExamples, max_rows: int, seed: int) -> np.ndarray:
@@ -259,6 +283,7 @@ def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[s
         "created_at": created_at.isoformat(),
         "model_name": "ensemble",
         "features": data.features,
+        "dropped_features": data.extra.get("dropped_features", {}),
         "feature_types": data.extra.get("feature_types", {}),
         "explain": _explain(sm),
         "input": {"name": "input", "dtype": "float32", "shape": [None, len(data.features)],
@@ -371,6 +396,16 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
     counts = data.counts()
     log.info("training examples: %s", ", ".join(
         f"{s} {c['rows']:,} rows ({c['positives']:,} bots)" for s, c in counts.items()))
+    dropped = uninformative_features(data.subset(data.mask("train")))
+    if dropped:
+        kept = [f for f in data.features if f not in dropped]
+        if not kept:
+            raise BotsiftError("no feature carries information on the train split (every one is "
+                               "null or constant): check the feature marts were built")
+        log.info("training on %d of %d features; dropped as uninformative on train: %s",
+                 len(kept), len(data.features), ", ".join(f"{f} ({why})" for f, why in dropped.items()))
+        data = data.select_features(kept)
+    data.extra["dropped_features"] = dropped
     train, val, test = (data.subset(data.mask(s)) for s in ("train", "validation", "test"))
 
     tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
@@ -456,7 +491,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
 
 
 def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: TrainingExamples,
-                           expectations_dir: Path, max_rows: int) -> None:
+                           expectations_dir: Path, max_rows: int) -> None:  # noqa: D417
     """Reference distribution and GX suite of the new version (see :mod:`botsift.drift`).
 
     The reference is the scored population of the 7 days up to the training snapshot (a hash
@@ -469,10 +504,17 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
 
     con = duckdb.connect(str(warehouse))
     try:
+        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
+                             "and table_name = 'fct_account_features'").fetchall()[0][0]
+        if not exists:
+            log.warning("marts.fct_account_features not found: no drift reference or GX suite "
+                        "for %s (drift monitoring stays empty for it)", version)
+            return
         n = con.execute("select count(*) from marts.fct_account_features where as_of_date > "
                         "cast(? as date) - interval 7 day and as_of_date <= cast(? as date)",
                         [str(data.snapshot), str(data.snapshot)]).fetchall()[0][0]
         share = 1.0 if n <= max_rows else max_rows / n
+        assert data.snapshot is not None  # the caller checks
         ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share)
         x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
         scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)

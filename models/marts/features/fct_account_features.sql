@@ -17,7 +17,13 @@
     the first snapshot wanted (the longest window's history) and only snapshot dates are
     kept. Counters exported at the end are rolled back to each as-of date by subtracting the
     events after it. A full build snapshots every date of int_features__snapshot_dates; an
-    incremental run only the dates after the table's last one. -#}
+    incremental run only the dates after the table's last one.
+
+    Age is measured at the profile's observation date: the earlier of as_of_date and the
+    account's own export date. With event data the export closes the window, so this is
+    as_of_date; in account-metadata mode (one snapshot at the latest export) an account
+    exported months earlier is aged at its own export, the moment its counters were read, so
+    counters per day of age stay consistent and the collection date never leaks into age. -#}
 
 {%- set sum_metrics = [
     'count_posts', 'count_repeat_posts', 'count_reply_posts', 'count_url_posts',
@@ -25,8 +31,14 @@
     'sum_gap_seconds', 'sum_gap_seconds_sq', 'count_gaps', 'count_distinct_reached',
     'count_logins', 'count_failed_logins', 'count_co_logins',
     'count_follows_made', 'count_follows_received', 'count_mutual_formed',
-    'count_interactions',
+    'count_interactions', 'count_likes_given',
 ] -%}
+{%- set observed_date = "coalesce(least(windowed.as_of_date, cast(profiles.exported_at as date)), windowed.as_of_date)" -%}
+{%- set age_days = dbt.datediff('profiles.created_date', observed_date, 'day') -%}
+{%- set followers_at = counter_at_as_of('profiles.count_followers', 'windowed.count_follows_received_after') -%}
+{%- set following_at = counter_at_as_of('profiles.count_following', 'windowed.count_follows_made_after') -%}
+{%- set posts_at = counter_at_as_of('profiles.count_posts', 'windowed.count_posts_after') -%}
+{%- set likes_at = counter_at_as_of('profiles.count_likes', 'windowed.count_likes_given_after') -%}
 
 with
 
@@ -118,7 +130,7 @@ windowed as (
                       'count_logins', 'count_follows_made', 'count_interactions'] %}
         {{ trailing_window(m, 7) }} as {{ m }}_7d,
         {%- endfor %}
-        {%- for m in sum_metrics if m not in ('count_active_minutes', 'count_follows_received', 'count_interactions') %}
+        {%- for m in sum_metrics if m not in ('count_active_minutes', 'count_follows_received', 'count_interactions', 'count_likes_given') %}
         {{ trailing_window(m, 30) }} as {{ m }}_30d,
         {%- endfor %}
         {{ trailing_window('case when count_posts > 0 then 1 else 0 end', 30) }} as count_posting_days_30d,
@@ -135,7 +147,11 @@ windowed as (
         sum(count_posts) over (
             partition by account_id order by as_of_date
             rows between 1 following and unbounded following
-        ) as count_posts_after
+        ) as count_posts_after,
+        sum(count_likes_given) over (
+            partition by account_id order by as_of_date
+            rows between 1 following and unbounded following
+        ) as count_likes_given_after
     from grid
 
 ),
@@ -147,30 +163,31 @@ final as (
         windowed.as_of_date,
         profiles.region,
         case
-            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 30 then 'under_30d'
-            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 365 then '30d_to_1y'
-            when {{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} < 1095 then '1y_to_3y'
+            when {{ age_days }} < 30 then 'under_30d'
+            when {{ age_days }} < 365 then '30d_to_1y'
+            when {{ age_days }} < 1095 then '1y_to_3y'
             else 'over_3y'
         end as account_age_band,
         profiles.signup_client,
 
         -- profile and graph
-        cast({{ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day') }} as double) as account_age_days,
-        cast(greatest(profiles.count_followers - coalesce(windowed.count_follows_received_after, 0), 0) as double) as count_followers,
-        cast(greatest(profiles.count_following - coalesce(windowed.count_follows_made_after, 0), 0) as double) as count_following,
-        {{ safe_divide(
-            'greatest(profiles.count_followers - coalesce(windowed.count_follows_received_after, 0), 0)',
-            '1 + greatest(profiles.count_following - coalesce(windowed.count_follows_made_after, 0), 0)') }}
-            as followers_following_ratio,
-        {{ safe_divide(
-            'greatest(profiles.count_posts - coalesce(windowed.count_posts_after, 0), 0)',
-            '1 + ' ~ dbt.datediff('profiles.created_date', 'windowed.as_of_date', 'day')) }}
-            as posts_per_day_of_age,
+        cast({{ age_days }} as double) as account_age_days,
+        cast({{ followers_at }} as double) as count_followers,
+        cast({{ following_at }} as double) as count_following,
+        {{ safe_divide(followers_at, '1 + ' ~ following_at) }} as followers_following_ratio,
+        cast({{ posts_at }} as double) as count_posts,
+        cast({{ likes_at }} as double) as count_likes,
+        cast(profiles.count_listed as double) as count_listed,
+        {{ safe_divide(posts_at, '1 + ' ~ age_days) }} as posts_per_day_of_age,
+        {{ safe_divide(followers_at, '1 + ' ~ age_days) }} as followers_per_day_of_age,
+        {{ safe_divide(following_at, '1 + ' ~ age_days) }} as following_per_day_of_age,
+        {{ safe_divide(likes_at, '1 + ' ~ age_days) }} as likes_per_day_of_age,
         cast(profiles.has_default_profile_image as double) as has_default_profile_image,
         cast(profiles.is_verified as double) as is_verified,
         cast(profiles.has_profile_url as double) as has_profile_url,
         cast(profiles.bio_length as double) as bio_length,
         cast(profiles.screen_name_length as double) as screen_name_length,
+        cast(profiles.display_name_length as double) as display_name_length,
         profiles.screen_name_digit_ratio,
         {{ safe_divide('windowed.count_mutual_formed_30d', 'windowed.count_follows_made_30d') }} as follow_back_ratio_30d,
         cast(windowed.count_follows_made_7d as double) as count_follows_made_7d,

@@ -6,8 +6,7 @@ checks that every clean account gets a feature row and its imported label, that 
 mirror of the mart's metadata features matches the mart, and that evaluate runs on the
 warehouse path.
 
-Training and scoring the loaded accounts (``botsift train`` then scores) belongs to the
-training branch; once it is in main, extend this test with ``train`` and the scores.
+Training and scoring the loaded accounts is ``test_byo_scores_dbt.py``.
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from account_fixtures import write_account_export as _write_export
 from botsift.accounts_loader import load_mapping, parse_accounts
 from botsift.cli import app
 from botsift.evaluate_datasets import MART_FEATURES, evaluate, metadata_features
@@ -27,52 +27,6 @@ from botsift.project import run_dbt
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-MAPPING = """
-name: fixture
-key: {source: uid}
-columns:
-  created_at: {source: joined, day_first: true}
-  screen_name: handle
-  description: bio
-  url: link
-  followers_count: followers
-  friends_count: following
-  statuses_count: posts
-  default_profile_image: egg
-  verified: blue
-  exported_at: {value: "2024-05-01 00:00:00"}
-label: {source: is_bot, positive: ["1"], negative: ["0"]}
-"""
-
-
-def _write_export(folder: Path, n: int = 80, seed: int = 11) -> tuple[Path, Path]:
-    rng = np.random.default_rng(seed)
-    lines = ["uid,handle,bio,link,followers,following,posts,egg,blue,joined,is_bot"]
-    for i in range(n):
-        bot = i % 2
-        age = int(rng.integers(5, 100) if bot else rng.integers(300, 3000))
-        joined = pd.Timestamp("2024-05-01") - pd.Timedelta(days=age)
-        when = (joined.strftime("%d/%m/%Y %H:%M") if i % 3 == 0
-                else joined.strftime("%a %b %d %H:%M:%S +0000 %Y") if i % 3 == 1
-                else joined.strftime("%Y-%m-%d %H:%M:%S"))
-        handle = f"u{rng.integers(10**6, 10**7)}" if bot else f"nice_name_{chr(97 + i % 26)}"
-        lines.append(",".join([
-            str(1000 + i), handle, "" if bot else '"Ça va, café"',
-            "" if bot else "http://example.org", str(rng.poisson(3 if bot else 400)),
-            str(rng.poisson(900 if bot else 300)), str(rng.poisson(50)),
-            "1" if bot and i % 4 == 1 else "", "TRUE" if (not bot and i % 10 == 0) else "FALSE",
-            when, str(bot),
-        ]))
-    lines.append(lines[5])                                   # an exact duplicate
-    lines.append(lines[6].rsplit(",", 1)[0] + ",1" if lines[6].endswith(",0")
-                 else lines[6].rsplit(",", 1)[0] + ",0")     # the same id labelled both ways
-    csv_path = folder / "export.csv"
-    csv_path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
-    mapping = folder / "mapping.yml"
-    mapping.write_text(MAPPING)
-    return csv_path, mapping
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("byo")
@@ -120,6 +74,18 @@ def test_python_features_mirror_the_mart(built) -> None:  # type: ignore[no-unty
     for col in MART_FEATURES:
         np.testing.assert_allclose(py[col].to_numpy(), mart[col].astype("float64").to_numpy(),
                                    rtol=1e-9, atol=1e-12, err_msg=col)
+    # one snapshot (the latest crawl), but each account is aged at its own crawl: the humans,
+    # crawled 107 days before the bots, must not get 107 days older for it
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        aged = con.execute("""
+            select f.account_age_days, date_diff('day', cast(a.created_at as date),
+                                                 cast(a.exported_at as date)), f.as_of_date
+            from marts.fct_account_features as f
+            inner join staging.stg_platform__accounts as a on f.account_id = a.account_id
+        """).fetchall()
+    assert all(age == own for age, own, _ in aged)
+    assert {d for *_, d in aged} == {pd.Timestamp("2024-05-01").date()}
+    assert (mart["count_likes"] > 0).any() and (mart["display_name_length"] > 0).all()
     # no sign-up IPs in an export: the IP burst features must not count the whole export
     assert (mart["count_signup_ip_earlier_accounts"] == 0).all()
 

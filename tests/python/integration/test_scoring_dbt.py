@@ -105,17 +105,24 @@ def test_rerun_adds_no_duplicates(scored: dict[str, Path]) -> None:
 
 
 def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[str, Path]) -> None:
-    clean, crashed = _copy(scored, "clean"), _copy(scored, "crashed")
-    for wh in (clean, crashed):
-        extend_simulation(wh, 1)
+    base = _copy(scored, "refresh_base")
+    extend_simulation(base, 1)
+    # the new day's features once; then the scoring step of the refresh, interrupted or not
+    rc, out = dbt(["run", "--select", "+fct_account_features"], base, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    clean, crashed = scored["tmp"] / "clean.duckdb", scored["tmp"] / "crashed.duckdb"
+    shutil.copy(base, clean)
+    shutil.copy(base, crashed)
     small = ["--vars", "{score_batch_size: 500}"]
-    rc, out = dbt(["build", *small], clean, scored["artifacts"], scored["target"])
+    rc, out = dbt(["run", "--select", "ml_bot_scores", *small], clean, scored["artifacts"], scored["target"])
     assert rc == 0, out[-3000:]
-    rc, out = dbt(["build", *small], crashed, scored["artifacts"], scored["target"],
-                  BOTSIFT_FAIL_AFTER_BATCHES="3")
+    rc, out = dbt(["run", "--select", "ml_bot_scores", *small], crashed, scored["artifacts"],
+                  scored["target"], BOTSIFT_FAIL_AFTER_BATCHES="3")
     assert rc != 0, "the fault injection should have killed the refresh"
-    rc, out = dbt(["build", *small], crashed, scored["artifacts"], scored["target"])
+    rc, out = dbt(["run", "--select", "ml_bot_scores", *small], crashed, scored["artifacts"], scored["target"])
     assert rc == 0, out[-3000:]
+    new_day = _one(clean, "select max(as_of_date) from marts.ml_bot_scores")
+    assert _one(clean, f"select count(*) from marts.ml_bot_scores where as_of_date = date '{new_day}'") > 1500
     assert _scores(crashed) == _scores(clean)
 
 

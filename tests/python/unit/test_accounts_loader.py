@@ -32,14 +32,14 @@ NOW = datetime(2026, 1, 15, 12, 0, 0)
 # a row with no created_at and a pre-snowflake id (row 7), no listed_count or url columns.
 MESSY_HEADER = "user_id,handle,full_name,bio,made,followers,following,tweets,likes,default_img,is_verified,crawl,kind\n"
 MESSY_ROWS = [
-    '101,alice,José Núñez,"café, olé",Sat Oct 17 22:35:31 +0000 2015,10,20,30,1,1,TRUE,2017-03-01 10:00:00,human',
-    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-03-01 10:00:00,bot",
-    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-03-01 10:00:00,bot",
-    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-03-01 10:00:00,bot",
-    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-03-01 10:00:00,human",
-    "104,badcount,Bad,,2016-05-04,abc,5,5,5,,,2017-03-01 10:00:00,human",
-    "105,nodate,No Date,,,1,1,1,1,,,2017-03-01 10:00:00,human",
-    "106,carol,Carol,hi,3/13/2017 9:05,7,8,9,1,0,True,2017-03-01 10:00:00,human",
+    '101,alice,José Núñez,"café, olé",Sat Oct 17 22:35:31 +0000 2015,10,20,30,1,1,TRUE,2017-04-01 10:00:00,human',
+    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-04-01 10:00:00,bot",
+    "102,bot123,Bot,,13/03/2017 22:21,0,500,3,0,,False,2017-04-01 10:00:00,bot",
+    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-04-01 10:00:00,bot",
+    "103,flip,Flip,,2016-05-04,5,5,5,5,,FALSE,2017-04-01 10:00:00,human",
+    "104,badcount,Bad,,2016-05-04,abc,5,5,5,,,2017-04-01 10:00:00,human",
+    "105,nodate,No Date,,,1,1,1,1,,,2017-04-01 10:00:00,human",
+    "106,carol,Carol,hi,3/13/2017 9:05,7,8,9,1,0,True,2017-04-01 10:00:00,human",
 ]
 MESSY_MAPPING = """
 name: messy
@@ -111,8 +111,27 @@ def test_ambiguous_date_rule_then_snowflake_tie_break() -> None:
     assert parse_timestamp("03/04/2017 10:00", day_first=False) == (datetime(2017, 3, 4, 10, 0), True)
     hint = datetime(2017, 3, 4, 9, 0)
     assert parse_timestamp("03/04/2017 10:00", day_first=True, hint=hint)[0] == datetime(2017, 3, 4, 10, 0)
+    # no hint: an account cannot be created after it was exported
+    bound = datetime(2017, 3, 20)
+    assert parse_timestamp("03/04/2017 10:00", day_first=True, not_after=bound)[0] == datetime(2017, 3, 4, 10, 0)
+    assert parse_timestamp("03/02/2017", day_first=False, not_after=bound)[0] == datetime(2017, 3, 2)
     # same day both ways is not ambiguous
     assert parse_timestamp("05/05/2017") == (datetime(2017, 5, 5), False)
+
+
+def test_account_created_after_its_export_is_quarantined(tmp_path: Path) -> None:
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text(MESSY_HEADER + "\n".join([
+        "201,early,E,,2016-05-04,1,1,1,1,,,2017-04-01 10:00:00,human",
+        "202,late,L,,2017-06-04,1,1,1,1,,,2017-04-01 10:00:00,bot",
+        "203,amb,A,,02/05/2017,1,1,1,1,,,2017-04-01 10:00:00,bot",   # 2 May or 5 Feb: Feb
+    ]) + "\n")
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MESSY_MAPPING)
+    parsed = parse_accounts([csv_path], load_mapping(mapping))
+    assert sorted(a["id"] for a in parsed.accounts) == [201, 203]
+    assert next(a for a in parsed.accounts if a["id"] == 203)["created_at"] == datetime(2017, 2, 5)
+    assert [q["reason"].split(":")[0] for q in parsed.quarantine] == ["created_after_export"]
 
 
 def test_parse_timestamp_rejects_garbage() -> None:
@@ -181,7 +200,7 @@ def test_labels_become_ops_reviews(messy: tuple[Path, Path], tmp_path: Path) -> 
     reviews = {r[0]: r[1:] for r in _fetch(wh, "select account_id, decision, reviewed_at, note from raw.ops_reviews")}
     assert reviews[102][0] == "suspended_spam" and reviews[101][0] == "cleared"
     # the day after the latest export: the label joins the export-date feature snapshot
-    assert {r[1] for r in reviews.values()} == {datetime(2017, 3, 2)}
+    assert {r[1] for r in reviews.values()} == {datetime(2017, 4, 2)}
     assert reviews[106][2] == "imported label from export.csv"
     for table in ("posts", "logins", "follows", "interactions"):
         assert _fetch(wh, f"select count(*) from raw.{table}") == [(0,)]

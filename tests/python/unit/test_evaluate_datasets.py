@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from botsift.accounts_loader import load_mapping
 from botsift.errors import BotsiftError
 from botsift.evaluate_datasets import (
+    EXTENDED_FEATURES,
     MART_FEATURES,
     evaluate,
     format_result,
@@ -83,8 +84,11 @@ def test_metadata_features_mirror_the_mart() -> None:
     assert f["screen_name_digit_ratio"] == pytest.approx(0.5)
     assert (f["has_default_profile_image"], f["is_verified"], f["has_profile_url"]) == (1.0, 0.0, 0.0)
     assert f["bio_length"] == 5 and f["screen_name_length"] == 4
+    assert f["likes_per_day_of_age"] == pytest.approx(4 / 11) and f["count_likes"] == 4
+    assert f["followers_per_day_of_age"] == pytest.approx(9 / 11) and f["count_posts"] == 22
+    assert np.isnan(f["count_listed"]) and f["display_name_length"] == 1   # unknown is not 0
     ext = metadata_features(accounts, "extended").loc[1]
-    assert ext["likes_per_day_of_age"] == pytest.approx(4 / 11) and np.isnan(ext["count_listed"])
+    assert list(ext.index) == [*MART_FEATURES, *EXTENDED_FEATURES]
 
 
 def test_informative_features_drops_null_and_constant() -> None:

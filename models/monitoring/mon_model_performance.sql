@@ -1,0 +1,118 @@
+{#- Each scored day judged by the ops decisions that arrived after it: an account whose ops
+    label (var performance_label_sources) has label_at within var
+    performance_label_window_days after the end of as_of_date counts with that day's score.
+    Precision and recall at the action and flag (review or action) decisions, average
+    precision (a PR AUC estimate, ties broken by account_id) and the Brier score. -#}
+
+{%- set window_days = var('performance_label_window_days') -%}
+
+with
+
+fct_bot_scores as (
+
+    select * from {{ ref('fct_bot_scores') }}
+
+),
+
+fct_account_labels as (
+
+    select * from {{ ref('fct_account_labels') }}
+    where label_source in ({{ "'" ~ var('performance_label_sources') | join("', '") ~ "'" }})
+
+),
+
+fct_account_features as (
+
+    select * from {{ ref('fct_account_features') }}
+
+),
+
+data_bounds as (
+
+    select max(as_of_date) as last_as_of_date
+    from fct_account_features
+
+),
+
+judged_scores as (
+
+    select
+        fct_bot_scores.as_of_date,
+        fct_bot_scores.model_version,
+        fct_bot_scores.deployment_status,
+        fct_bot_scores.account_id,
+        fct_bot_scores.bot_probability,
+        case when fct_bot_scores.decision = 'action' then 1 else 0 end as is_actioned,
+        case when fct_bot_scores.decision in ('review', 'action') then 1 else 0 end as is_flagged,
+        fct_account_labels.label
+    from fct_bot_scores
+    inner join fct_account_labels
+        on fct_bot_scores.account_id = fct_account_labels.account_id
+        and fct_account_labels.label_at >= {{ dbt.dateadd('day', 1, 'fct_bot_scores.as_of_date') }}
+        and fct_account_labels.label_at < {{ dbt.dateadd('day', window_days + 1, 'fct_bot_scores.as_of_date') }}
+
+),
+
+ranked_scores as (
+
+    select
+        *,
+        sum(label) over (
+            partition by as_of_date, model_version
+            order by bot_probability desc, account_id
+            rows between unbounded preceding and current row
+        ) as count_positives_at_or_above,
+        row_number() over (
+            partition by as_of_date, model_version
+            order by bot_probability desc, account_id
+        ) as score_rank
+    from judged_scores
+
+),
+
+daily_metrics as (
+
+    select
+        as_of_date,
+        model_version,
+        max(deployment_status) as deployment_status,
+        count(*) as count_labels,
+        sum(label) as count_positive_labels,
+        sum(is_actioned) as count_actioned,
+        sum(is_flagged) as count_flagged,
+        sum(label * is_actioned) as count_true_positives_action,
+        sum(label * is_flagged) as count_true_positives_flag,
+        sum((1 - label) * is_flagged) as count_false_positives_flag,
+        sum(case when label = 1 then count_positives_at_or_above * 1.0 / score_rank else 0 end) as sum_precision_at_positives,
+        avg(case when label = 1 then bot_probability end) as mean_probability_positives,
+        avg(case when label = 0 then bot_probability end) as mean_probability_negatives,
+        avg((bot_probability - label) * (bot_probability - label)) as brier_score
+    from ranked_scores
+    group by as_of_date, model_version
+
+),
+
+final as (
+
+    select
+        daily_metrics.as_of_date,
+        daily_metrics.model_version,
+        daily_metrics.deployment_status,
+        cast(daily_metrics.count_labels as bigint) as count_labels,
+        cast(daily_metrics.count_positive_labels as bigint) as count_positive_labels,
+        {{ botsift.safe_divide('count_true_positives_action', 'count_actioned') }} as precision_at_action,
+        {{ botsift.safe_divide('count_true_positives_action', 'count_positive_labels') }} as recall_at_action,
+        {{ botsift.safe_divide('count_true_positives_flag', 'count_flagged') }} as precision_at_flag,
+        {{ botsift.safe_divide('count_true_positives_flag', 'count_positive_labels') }} as recall_at_flag,
+        {{ botsift.safe_divide('count_false_positives_flag', 'count_labels - count_positive_labels') }} as false_positive_rate_at_flag,
+        {{ botsift.safe_divide('sum_precision_at_positives', 'count_positive_labels') }} as average_precision,
+        daily_metrics.mean_probability_positives,
+        daily_metrics.mean_probability_negatives,
+        daily_metrics.brier_score,
+        {{ dbt.dateadd('day', window_days, 'daily_metrics.as_of_date') }} <= data_bounds.last_as_of_date as is_window_complete
+    from daily_metrics
+    cross join data_bounds
+
+)
+
+select * from final

@@ -1,0 +1,68 @@
+"""The retraining loop end to end: a weak active model, `retrain` puts a new version in shadow,
+refreshes compare them in mon_shadow_outcomes, `retrain --decide` leaves the better one active.
+
+The active model is weak on purpose: trained early (before a new bot family appears) and only
+on ops decisions. The retrained version sees the later labels, the new family included.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from botsift.registry import promote
+from botsift.retrain import deployed_version, review_shadow, start_retrain
+from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
+from conftest import FAST
+from scored_warehouse import ROOT, ScoredWarehouse
+
+pytestmark = pytest.mark.integration
+
+REFRESH = ("run", "--exclude", "mon_feature_validation")  # GX validation is tested elsewhere
+
+
+def _rows(wh: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path) -> None:
+    sw = ScoredWarehouse(tmp_path)
+    simulate_platform(SimulationConfig(n_accounts=8_000, days=10, seed=5, drift_day=10,
+                                       review_share=0.15, bot_share=0.05), sw.wh)
+    sw.dbt("seed")
+    sw.dbt("run", "--selector", "training")
+    weak = sw.train(per_region=False, seed=0, label_sources=["ops_suspended", "ops_cleared"],
+                    **FAST)
+    promote(sw.wh, weak.model_version, to="active")
+    sw.dbt(*REFRESH)
+    extend_simulation(sw.wh, 4)  # the new bot family signs up
+    sw.dbt(*REFRESH)
+
+    sw.dbt("run", "--selector", "training")
+    new = start_retrain(sw.wh, ROOT, sw.artifacts, build=False, manifest=sw.manifest(),
+                        per_region=False, seed=0, expectations_dir=tmp_path / "expectations",
+                        **FAST)
+    assert deployed_version(sw.wh, "shadow") == new.model_version
+    sw.dbt(*REFRESH)
+    early = review_shadow(sw.wh, min_days=2)
+    assert early.decision == "keep_shadow"  # backfilled days overlap its training data
+
+    extend_simulation(sw.wh, 3)
+    sw.dbt(*REFRESH)
+    sw.dbt("test", "--select", "mon_shadow_outcomes")
+    review = review_shadow(sw.wh, min_days=2)
+    t = review.totals()
+    assert review.decision == "promote", (review.days, t)
+    assert t["shadow_spam_fraction"] > t["active_spam_fraction"]
+    assert t["shadow_wrongly_blocked"] <= t["active_wrongly_blocked"]
+    assert deployed_version(sw.wh, "active") == new.model_version
+    assert deployed_version(sw.wh, "shadow") is None
+
+    sw.dbt(*REFRESH)  # the next refresh scores with the new active model
+    queue = _rows(sw.wh, "select distinct model_version from marts.fct_bot_review_queue")
+    assert queue == [(new.model_version,)]
