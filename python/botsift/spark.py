@@ -118,7 +118,7 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
             cols = ", ".join(f'"{f.name}"' for f in RAW_TABLES[table])
             con.execute(f"copy (select {cols} from {schema}.{table}) to '{target}' "
                         "(format parquet, compression zstd)")
-            counts[table] = con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
+            counts[table] = _count(con, f"{schema}.{table}")
             log.info("%s.%s: %d rows -> %s", schema, table, counts[table], target)
     finally:
         con.close()
@@ -221,6 +221,11 @@ VALUE_EXEMPT_COLUMNS: dict[str, str] = {
     # the row counts and every other column of the quarantine table are still compared.
     "raw_row": "engine-specific JSON text",
 }
+
+
+def _count(con: Any, relation: str) -> int:
+    row = con.execute(f"select count(*) from {relation}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _q(name: str) -> str:
@@ -336,7 +341,7 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
         ).fetchall()
         for schema, name in relations:
             rel = f"{schema}.{name}"
-            n_duck = con.execute(f"select count(*) from {rel}").fetchone()[0]
+            n_duck = _count(con, rel)
             if not spark.catalog.tableExists(f"{schema}.{name}"):
                 results.append(TableComparison(rel, n_duck, None, False, note="not built on Spark"))
                 continue
