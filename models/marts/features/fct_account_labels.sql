@@ -197,8 +197,14 @@ final as (
         label,
         label_source,
         label_at,
-        -- an account younger than the chosen date is joined to its first snapshot
-        case when example_as_of_date < created_date then created_date else example_as_of_date end as example_as_of_date
+        case
+            when example_as_of_date >= created_date then example_as_of_date
+            -- event-driven label on the account's first day: no snapshot precedes the
+            -- evidence, so the label has no training example (null, never a leaky one)
+            when label_source in ('ops_suspended', 'ops_cleared', 'shared_infrastructure') then null
+            -- a standing label of an account younger than the chosen date: its first snapshot
+            else created_date
+        end as example_as_of_date
     from labels_with_dates
 
 )

@@ -343,11 +343,16 @@ def test_derived_columns(con: duckdb.DuckDBPyConnection) -> None:
 def test_broken_staging_is_caught(built: tuple[Path, Path]) -> None:
     """Drop a clean row and leak a raw IP column in a copy: the dbt tests must fail."""
     tmp, warehouse = built
-    broken = tmp / "broken.duckdb"
+    # same file name in another folder: staging views name their catalog (the file's stem)
+    (tmp / "broken").mkdir(exist_ok=True)
+    broken = tmp / "broken" / warehouse.name
     shutil.copy(warehouse, broken)
     with duckdb.connect(str(broken)) as c:
-        c.execute("delete from staging.stg_platform__posts where post_id = 100")
-        c.execute("alter table staging.stg_platform__logins add column ip varchar")
+        # stg_ models are views over base_ tables: drop the clean row where it is stored
+        c.execute("delete from staging.base_platform__posts where id = 100")
+        c.execute("alter view staging.stg_platform__logins rename to stg_platform__logins_kept")
+        c.execute("create view staging.stg_platform__logins as "
+                  "select *, 'x' as ip from staging.stg_platform__logins_kept")
         # The direct SQL check sees the silent drop as well.
         raw, clean, quarantined = c.execute("""
             select
