@@ -36,8 +36,10 @@ def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path)
                                        review_share=0.15, bot_share=0.05), sw.wh)
     sw.dbt("seed")
     sw.dbt("run", "--selector", "training")
+    # weak on purpose: early, ops labels only, and a depth-2 tree alone
     weak = sw.train(per_region=False, seed=0, label_sources=["ops_suspended", "ops_cleared"],
-                    **FAST)
+                    **{**FAST, "families": ("decision_tree",),
+                       "grids": {"decision_tree": {"max_depth": [2]}}})
     promote(sw.wh, weak.model_version, to="active")
     sw.dbt(*REFRESH)
     extend_simulation(sw.wh, 4)  # the new bot family signs up
