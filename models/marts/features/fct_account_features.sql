@@ -33,12 +33,23 @@
     'count_follows_made', 'count_follows_received', 'count_mutual_formed',
     'count_interactions', 'count_likes_given',
 ] -%}
-{%- set observed_date = "coalesce(least(windowed.as_of_date, cast(profiles.exported_at as date)), windowed.as_of_date)" -%}
-{%- set age_days = dbt.datediff('profiles.created_date', observed_date, 'day') -%}
-{%- set followers_at = counter_at_as_of('profiles.count_followers', 'windowed.count_follows_received_after') -%}
-{%- set following_at = counter_at_as_of('profiles.count_following', 'windowed.count_follows_made_after') -%}
-{%- set posts_at = counter_at_as_of('profiles.count_posts', 'windowed.count_posts_after') -%}
-{%- set likes_at = counter_at_as_of('profiles.count_likes', 'windowed.count_likes_given_after') -%}
+{#- Profile columns ride through the grid and the window (as profile_*) rather than being
+    joined back to 30M windowed rows: at 1M accounts the planner misjudged that join's size
+    and built its hash table on the wide windowed side (30-40 s of CPU at 1M accounts);
+    the narrow key grid is joined to profiles and activity first. -#}
+{%- set profile_columns = [
+    'region', 'signup_client', 'created_date', 'exported_at',
+    'count_followers', 'count_following', 'count_posts', 'count_likes', 'count_listed',
+    'has_default_profile_image', 'is_verified', 'has_profile_url', 'bio_length',
+    'screen_name_length', 'display_name_length', 'screen_name_digit_ratio',
+    'count_signup_ip_burst_1h', 'count_signup_ip_earlier_accounts',
+] -%}
+{%- set observed_date = "coalesce(least(windowed.as_of_date, cast(windowed.profile_exported_at as date)), windowed.as_of_date)" -%}
+{%- set age_days = dbt.datediff('windowed.profile_created_date', observed_date, 'day') -%}
+{%- set followers_at = counter_at_as_of('windowed.profile_count_followers', 'windowed.count_follows_received_after') -%}
+{%- set following_at = counter_at_as_of('windowed.profile_count_following', 'windowed.count_follows_made_after') -%}
+{%- set posts_at = counter_at_as_of('windowed.profile_count_posts', 'windowed.count_posts_after') -%}
+{%- set likes_at = counter_at_as_of('windowed.profile_count_likes', 'windowed.count_likes_given_after') -%}
 
 with
 
@@ -99,22 +110,36 @@ daily_activity as (
 
 ),
 
-grid as (
+grid_keys as (
 
     select
         profiles.account_id,
-        cast(grid_dates.as_of_date as date) as as_of_date,
+        cast(grid_dates.as_of_date as date) as as_of_date
+    from profiles
+    inner join grid_dates
+        on profiles.created_date <= grid_dates.as_of_date
+
+),
+
+grid as (
+
+    select
+        grid_keys.account_id,
+        grid_keys.as_of_date,
+        {%- for c in profile_columns %}
+        profiles.{{ c }} as profile_{{ c }},
+        {%- endfor %}
         {%- for m in sum_metrics %}
         coalesce(daily_activity.{{ m }}, 0) as {{ m }},
         {%- endfor %}
         coalesce(daily_activity.max_accounts_on_ip, 0) as max_accounts_on_ip,
         coalesce(daily_activity.max_accounts_on_device, 0) as max_accounts_on_device
-    from profiles
-    inner join grid_dates
-        on profiles.created_date <= grid_dates.as_of_date
+    from grid_keys
+    inner join profiles
+        on grid_keys.account_id = profiles.account_id
     left join daily_activity
-        on profiles.account_id = daily_activity.account_id
-        and grid_dates.as_of_date = daily_activity.activity_date
+        on grid_keys.account_id = daily_activity.account_id
+        and grid_keys.as_of_date = daily_activity.activity_date
 
 ),
 
@@ -123,6 +148,9 @@ windowed as (
     select
         account_id,
         as_of_date,
+        {%- for c in profile_columns %}
+        profile_{{ c }},
+        {%- endfor %}
         count_posts as count_posts_1d,
         count_active_minutes as count_active_minutes_1d,
         count_logins as count_logins_1d,
@@ -161,14 +189,14 @@ final as (
     select
         windowed.account_id,
         windowed.as_of_date,
-        profiles.region,
+        windowed.profile_region as region,
         case
             when {{ age_days }} < 30 then 'under_30d'
             when {{ age_days }} < 365 then '30d_to_1y'
             when {{ age_days }} < 1095 then '1y_to_3y'
             else 'over_3y'
         end as account_age_band,
-        profiles.signup_client,
+        windowed.profile_signup_client as signup_client,
 
         -- profile and graph
         cast({{ age_days }} as double) as account_age_days,
@@ -177,18 +205,18 @@ final as (
         {{ safe_divide(followers_at, '1 + ' ~ following_at) }} as followers_following_ratio,
         cast({{ posts_at }} as double) as count_posts,
         cast({{ likes_at }} as double) as count_likes,
-        cast(profiles.count_listed as double) as count_listed,
+        cast(windowed.profile_count_listed as double) as count_listed,
         {{ safe_divide(posts_at, '1 + ' ~ age_days) }} as posts_per_day_of_age,
         {{ safe_divide(followers_at, '1 + ' ~ age_days) }} as followers_per_day_of_age,
         {{ safe_divide(following_at, '1 + ' ~ age_days) }} as following_per_day_of_age,
         {{ safe_divide(likes_at, '1 + ' ~ age_days) }} as likes_per_day_of_age,
-        cast(profiles.has_default_profile_image as double) as has_default_profile_image,
-        cast(profiles.is_verified as double) as is_verified,
-        cast(profiles.has_profile_url as double) as has_profile_url,
-        cast(profiles.bio_length as double) as bio_length,
-        cast(profiles.screen_name_length as double) as screen_name_length,
-        cast(profiles.display_name_length as double) as display_name_length,
-        profiles.screen_name_digit_ratio,
+        cast(windowed.profile_has_default_profile_image as double) as has_default_profile_image,
+        cast(windowed.profile_is_verified as double) as is_verified,
+        cast(windowed.profile_has_profile_url as double) as has_profile_url,
+        cast(windowed.profile_bio_length as double) as bio_length,
+        cast(windowed.profile_screen_name_length as double) as screen_name_length,
+        cast(windowed.profile_display_name_length as double) as display_name_length,
+        windowed.profile_screen_name_digit_ratio as screen_name_digit_ratio,
         {{ safe_divide('windowed.count_mutual_formed_30d', 'windowed.count_follows_made_30d') }} as follow_back_ratio_30d,
         cast(windowed.count_follows_made_7d as double) as count_follows_made_7d,
         cast(windowed.count_follows_made_30d as double) as count_follows_made_30d,
@@ -224,11 +252,9 @@ final as (
         cast(windowed.max_accounts_on_ip_7d as double) as max_accounts_on_ip_7d,
         cast(windowed.max_accounts_on_device_7d as double) as max_accounts_on_device_7d,
         {{ safe_divide('windowed.count_co_logins_30d', 'windowed.count_logins_30d') }} as co_login_ratio_30d,
-        cast(profiles.count_signup_ip_burst_1h as double) as count_signup_ip_burst_1h,
-        cast(profiles.count_signup_ip_earlier_accounts as double) as count_signup_ip_earlier_accounts
+        cast(windowed.profile_count_signup_ip_burst_1h as double) as count_signup_ip_burst_1h,
+        cast(windowed.profile_count_signup_ip_earlier_accounts as double) as count_signup_ip_earlier_accounts
     from windowed
-    inner join profiles
-        on windowed.account_id = profiles.account_id
     inner join snapshot_dates
         on windowed.as_of_date = snapshot_dates.as_of_date
 
