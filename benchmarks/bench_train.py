@@ -90,11 +90,11 @@ def main() -> None:
         res = train_models(wh, manifest, args.promote_into if keep else tmp / "artifacts",
                            per_region=not args.no_per_region, seed=args.seed, progress=False,
                            register=keep or not args.warehouse)
+        train_s = time.perf_counter() - t1
     if keep:
         from botsift.registry import promote
 
         promote(wh, res.model_version, to="active")
-        train_s = time.perf_counter() - t1
     card = res.card
     test = card["metrics"]["ensemble"]["test"]
     out = {
