@@ -37,9 +37,11 @@
 
 {% macro default__connected_components(edges, node_column, key_column, max_rounds) -%}
     {#- Portable (no recursive CTE, as on Spark 3): `max_rounds` rounds of min-label
-        propagation through the keys, each followed by a pointer jump (a node takes the label
-        of the node its label names), which shortens long chains. The clusters convergence
-        test fails, naming the var, if the rounds were too few for the data. -#}
+        propagation through the keys (each round moves labels one node-key-node hop). Each
+        round reads the previous one once, so the plan grows linearly with the rounds: Spark
+        inlines deterministic CTEs, and a round that read its predecessor twice (a pointer
+        jump, or re-joining the previous labels) would double the plan every round. The
+        clusters convergence test fails, naming the var, if the rounds were too few. -#}
     {%- set rounds = max_rounds if max_rounds is not none else var('cluster_rounds') -%}
     with
     round_0 as (
@@ -63,12 +65,7 @@
         group by edges.{{ node_column }}
     ),
     round_{{ i }} as (
-        select
-            hooked_{{ i }}.{{ node_column }},
-            least(hooked_{{ i }}.component_id, coalesce(jumped.component_id, hooked_{{ i }}.component_id)) as component_id
-        from hooked_{{ i }}
-        left join hooked_{{ i }} as jumped
-            on jumped.{{ node_column }} = hooked_{{ i }}.component_id
+        select {{ node_column }}, component_id from hooked_{{ i }}
     ),
     {% endfor %}
     converged_components as (
