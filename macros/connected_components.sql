@@ -55,7 +55,7 @@
             on edges.{{ node_column }} = round_{{ i - 1 }}.{{ node_column }}
         group by edges.{{ key_column }}
     ),
-    hooked_{{ i }} as (
+    round_{{ i }} as (
         select
             edges.{{ node_column }},
             min(key_min_{{ i }}.component_id) as component_id
@@ -63,13 +63,7 @@
         inner join key_min_{{ i }}
             on edges.{{ key_column }} = key_min_{{ i }}.{{ key_column }}
         group by edges.{{ node_column }}
-    ),
-    round_{{ i }} as (
-        select {{ node_column }}, component_id from hooked_{{ i }}
-    ),
+    ){{ ',' if not loop.last }}
     {% endfor %}
-    converged_components as (
-        select {{ node_column }}, component_id from round_{{ rounds }}
-    )
-    select * from converged_components
+    select {{ node_column }}, component_id from round_{{ rounds }}
 {%- endmacro %}
