@@ -14,12 +14,13 @@ Throughput, side by side in one run, on the latest snapshot's rows:
 * ``warehouse``: the code path of the ``ml_bot_scores`` dbt model (DuckDB relation -> Arrow
   record batches -> float32 matrix -> onnxruntime -> Arrow batches -> ``create table as``),
   for the deployed ensemble and for a logistic regression alone (same features);
-* ``raw``: onnxruntime on a float32 numpy matrix of the same rows already in memory, in
-  batches of the same size (the matrix build is not timed);
+* ``raw``: onnxruntime on float32 numpy matrices of the same rows already in memory, in
+  batches of the same size, routed as deployed (each region model on its region's rows, the
+  global model on the rest); building and splitting the matrices is not timed;
 * ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
 
 Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
-to 1M and to 5M rows; peak RSS of each (``ru_maxrss``).
+to 1M and to 5M rows; peak RSS of each (``VmHWM`` of the subprocess).
 Each throughput figure is the median of ``--repeats`` runs. Saves JSON to
 ``benchmarks/results/scoring.json``.
 """
@@ -105,17 +106,41 @@ def score_snapshot_with(con, features, models, batch):  # type: ignore[no-untype
         sm.deployed_models = real  # type: ignore[assignment]
 
 
-def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, model: DeployedModel, batch: int) -> tuple[float, int]:
+def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
+              batch: int) -> tuple[float, int]:
+    """Seconds for onnxruntime alone on the latest snapshot's rows, routed as deployed.
+
+    Each batch's rows are split, before the clock starts, into one contiguous float32
+    matrix per model (a region's rows to its region model, the rest to the global one), so
+    only ``InferenceSession.run`` is timed: the same models on the same rows as the
+    warehouse path, with none of its reading, routing or writing.
+    """
     latest = con.execute(f"select max(as_of_date) from {relation}").fetchall()[0][0]
+    features = models[0].features
     reader = (con.table(relation).filter(f"as_of_date = date '{latest}'")
-              .project(", ".join(f'"{c}"' for c in model.features)).fetch_record_batch(batch))
-    matrix = np.concatenate([feature_matrix(b, model.features) for b in reader])
-    sess = model.session()
-    name = sess.get_inputs()[0].name
+              .project(", ".join(f'"{c}"' for c in ["region", *features])).fetch_record_batch(batch))
+    regional = [m for m in models if m.segment != "global"]
+    glob = next(m for m in models if m.segment == "global")
+    work: list[tuple[DeployedModel, np.ndarray]] = []
+    rows = 0
+    for b in reader:
+        matrix = feature_matrix(b, features)
+        regions = np.asarray(b.column("region").to_pylist(), dtype=object)
+        rest = np.ones(len(matrix), dtype=bool)
+        for m in regional:
+            mask = (regions == m.segment) & rest
+            if mask.any():
+                work.append((m, np.ascontiguousarray(matrix[mask])))
+            rest &= ~mask
+        if rest.any():
+            work.append((glob, np.ascontiguousarray(matrix[rest])))
+        rows += len(matrix)
+    sessions = {id(m): (m.session(), m.session().get_inputs()[0].name) for m in models}
     t0 = time.perf_counter()
-    for i in range(0, len(matrix), batch):
-        sess.run(["probabilities"], {name: matrix[i:i + batch]})
-    return time.perf_counter() - t0, len(matrix)
+    for m, sub in work:
+        sess, name = sessions[id(m)]
+        sess.run(["probabilities"], {name: sub})
+    return time.perf_counter() - t0, rows
 
 
 def _median(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
@@ -125,13 +150,35 @@ def _median(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 def _child(args: argparse.Namespace) -> None:
     """Subprocess: score --relation of the scratch db with the active model; print peak RSS."""
     con = duckdb.connect(str(args.scratch), read_only=False)
+    if args.duckdb_memory_limit:
+        con.execute(f"set memory_limit = '{args.duckdb_memory_limit}'")
     src = duckdb.connect(str(args.warehouse), read_only=True)
     models = [m for m in deployed_models(src) if m.status == "active"]
     src.close()
     secs = _warehouse_path(con, "features", models, args.batch_size)
+    # DuckDB's buffer pool keeps the blocks it read (features) and wrote (scores) up to
+    # memory_limit: the part of the peak that grows with the table, not with the batch
+    cache = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
     n = con.execute("select count(*) from bench_scores").fetchall()[0][0]
-    print(json.dumps({"rows": n, "seconds": secs,
-                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"rows": n, "seconds": secs, "peak_rss_mib": _own_peak_rss_mib(),
+                      "duckdb_buffer_mib_after": round((cache or 0) / 2**20, 1),
+                      "duckdb_memory_limit": args.duckdb_memory_limit or "default"}))
+
+
+def _own_peak_rss_mib() -> float:
+    """Peak RSS of this process since it started (VmHWM).
+
+    Not ``ru_maxrss``: Linux carries the parent's high-water mark across fork and exec, so a
+    child started by a parent holding the warehouse copy reported the parent's peak (the
+    first version of this benchmark read 4,739 MiB at 1M and at 5M rows for that reason).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, float]:
@@ -141,7 +188,9 @@ def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, flo
     _replicate(con, "wh.marts.fct_account_features", rows, "features")
     con.close()
     out = subprocess.run([sys.executable, __file__, "--child", "--warehouse", str(args.warehouse),
-                          "--scratch", str(scratch), "--batch-size", str(args.batch_size)],
+                          "--scratch", str(scratch), "--batch-size", str(args.batch_size),
+                          *(["--duckdb-memory-limit", args.duckdb_memory_limit]
+                            if args.duckdb_memory_limit else [])],
                          capture_output=True, text=True, check=True)
     scratch.unlink()
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -174,6 +223,44 @@ def _dbt_model_seconds(args: argparse.Namespace, warehouse: Path) -> float | Non
     return float(m.group(1))
 
 
+def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) -> None:
+    """Warehouse path vs raw onnxruntime (ensemble and logistic regression), and the dbt model."""
+    src = duckdb.connect(str(args.warehouse), read_only=True)
+    active = [m for m in deployed_models(src) if m.status == "active"]
+    lr = _lr_model(src, active[0], tmp)
+    src.close()
+    # a copy of the warehouse (registry included) whose feature table is --rows rows
+    scratch = tmp / "scratch.duckdb"
+    shutil.copy(args.warehouse, scratch)
+    con = duckdb.connect(str(scratch))
+    con.execute("create or replace table main.features_source as "
+                "select * from marts.fct_account_features")
+    result["rows"] = _replicate(con, "main.features_source", args.rows, "marts.fct_account_features")
+    con.execute("drop table main.features_source")
+    con.execute("create or replace table features as select * from marts.fct_account_features")
+    for name, models in (("ensemble", active), ("logistic_regression", [lr])):
+        raw_s, n = 0.0, 0
+        raw = []
+        for _ in range(args.repeats):
+            s, n = _raw_path(con, "features", models, args.batch_size)
+            raw.append(s)
+        raw_s = statistics.median(raw)
+        wh_s = _median(lambda m=models: _warehouse_path(con, "features", m, args.batch_size),
+                       args.repeats)
+        result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
+                        "warehouse_rows_per_s": round(n / wh_s),
+                        "warehouse_over_raw": round(raw_s / wh_s, 3)}
+        log.info("%s: %s", name, result[name])
+    con.close()
+    dbt_s = _dbt_model_seconds(args, scratch)
+    if dbt_s is not None:
+        ens = result["ensemble"]
+        assert isinstance(ens, dict)
+        ens["dbt_model_seconds"] = dbt_s
+        ens["dbt_model_rows_per_s"] = round(ens["rows"] / dbt_s)
+        ens["dbt_model_over_raw"] = round(ens["rows"] / dbt_s / ens["raw_onnxruntime_rows_per_s"], 3)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warehouse", type=Path, required=True)
@@ -181,6 +268,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows to score (throughput)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--memory-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    ap.add_argument("--duckdb-memory-limit", help="DuckDB memory_limit for the memory runs "
+                    "(default: DuckDB's, 80%% of RAM); its buffer pool is what grows with the table")
+    ap.add_argument("--memory-only", action="store_true", help="skip the throughput runs")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
@@ -194,40 +284,8 @@ def main() -> None:
                                  "repeats": args.repeats, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        src = duckdb.connect(str(args.warehouse), read_only=True)
-        active = [m for m in deployed_models(src) if m.status == "active"]
-        lr = _lr_model(src, active[0], tmp)
-        src.close()
-        # a copy of the warehouse (registry included) whose feature table is --rows rows
-        scratch = tmp / "scratch.duckdb"
-        shutil.copy(args.warehouse, scratch)
-        con = duckdb.connect(str(scratch))
-        con.execute("create or replace table main.features_source as "
-                    "select * from marts.fct_account_features")
-        result["rows"] = _replicate(con, "main.features_source", args.rows, "marts.fct_account_features")
-        con.execute("drop table main.features_source")
-        con.execute("create or replace table features as select * from marts.fct_account_features")
-        for name, models in (("ensemble", active), ("logistic_regression", [lr])):
-            raw_s, n = 0.0, 0
-            raw = []
-            for _ in range(args.repeats):
-                s, n = _raw_path(con, "features", models[0], args.batch_size)
-                raw.append(s)
-            raw_s = statistics.median(raw)
-            wh_s = _median(lambda m=models: _warehouse_path(con, "features", m, args.batch_size),
-                           args.repeats)
-            result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
-                            "warehouse_rows_per_s": round(n / wh_s),
-                            "warehouse_over_raw": round(raw_s / wh_s, 3)}
-            log.info("%s: %s", name, result[name])
-        con.close()
-        dbt_s = _dbt_model_seconds(args, scratch)
-        if dbt_s is not None:
-            ens = result["ensemble"]
-            assert isinstance(ens, dict)
-            ens["dbt_model_seconds"] = dbt_s
-            ens["dbt_model_rows_per_s"] = round(ens["rows"] / dbt_s)
-            ens["dbt_model_over_raw"] = round(ens["rows"] / dbt_s / ens["raw_onnxruntime_rows_per_s"], 3)
+        if not args.memory_only:
+            _throughput(args, tmp, result)
         mem = {str(r): _memory_run(args, r, tmp) for r in args.memory_rows}
         result["memory"] = mem
         if len(args.memory_rows) == 2:
