@@ -13,7 +13,7 @@ links as (
 
     select
         account_id,
-        identifier_type || ':' || identifier_hash as identifier_key
+        identifier_type || ':' || cast(identifier_hash as {{ dbt.type_string() }}) as identifier_key
     from {{ ref('int_accounts__identifier_links') }}
     where count_accounts_sharing between 2 and {{ var('max_accounts_per_identifier') }}
 

