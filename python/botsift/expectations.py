@@ -46,7 +46,28 @@ def suite_name(model_version: str) -> str:
     return f"features__{model_version}"
 
 
+def _shield_spark_connect_probe() -> None:
+    """Keep Great Expectations' pyspark probe from ending the process.
+
+    GX imports ``pyspark.sql.connect`` when pyspark is installed. pyspark 4 then checks Spark
+    Connect's dependencies and, when ``__main__`` has neither ``__spec__`` nor ``__file__``
+    (``python -c "...cli()"``, a common way to launch dbt) takes the run for its own doctests
+    and calls ``sys.exit(0)`` if grpc is missing. GX only catches ImportError, so the
+    SystemExit killed the dbt thread running ``mon_feature_validation`` ("Unhandled error
+    while executing 0") and hung the build. Without grpc Spark Connect cannot work anyway, so
+    mark it absent: GX then sees an ImportError and carries on.
+    """
+    import importlib.util
+    import sys
+
+    if "pyspark.sql.connect" in sys.modules or "great_expectations" in sys.modules:
+        return
+    if importlib.util.find_spec("pyspark") is not None and importlib.util.find_spec("grpc") is None:
+        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]
+
+
 def _context(root: Path):  # type: ignore[no-untyped-def]
+    _shield_spark_connect_probe()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -74,6 +95,7 @@ def _bounds(values: Sequence[float], pooled: float, rel: float, floor: float = 0
 
 
 def _expectations(r: FeatureReference, s: DriftSettings) -> list[Any]:
+    _shield_spark_connect_probe()
     import great_expectations.expectations as gxe
 
     meta = {"feature": r.feature}
@@ -124,6 +146,7 @@ def build_suite(root: Path, model_version: str, refs: Sequence[FeatureReference]
     tuple
         The suite name and the path of its JSON file.
     """
+    _shield_spark_connect_probe()
     import great_expectations as gx
 
     ctx = _context(Path(root))
@@ -203,6 +226,7 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
     BotsiftError
         If the suite does not exist.
     """
+    _shield_spark_connect_probe()
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 

@@ -150,3 +150,33 @@ def test_validate_without_suite_says_what_to_do(tmp_path: Path) -> None:
 
     with pytest.raises(BotsiftError, match="build the reference"):
         validate_snapshots(pd.DataFrame({"as_of_date": [], "a": []}), "nope", tmp_path)
+
+
+# A stand-in for pyspark 4 whose Spark Connect package exits the process on import, as the
+# real one does under `python -c` when grpc is missing (it takes the run for its doctests).
+_EXITING_PYSPARK = {
+    "pyspark/__init__.py": "__version__ = '4.3.0'\n",
+    "pyspark/sql/__init__.py": "",
+    "pyspark/sql/connect/__init__.py": "import sys\nsys.exit(0)\n",
+}
+
+
+@pytest.mark.parametrize("shield", [True, False])
+def test_gx_import_survives_pyspark_connect_exit_under_python_c(tmp_path: Path, shield: bool) -> None:
+    import subprocess
+    import sys
+
+    for rel, text in _EXITING_PYSPARK.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    code = ("from botsift import expectations\n"
+            + ("expectations._shield_spark_connect_probe()\n" if shield else "")
+            + "import great_expectations\nprint('gx imported')\n")
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=False, timeout=300)
+    if shield:
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "gx imported" in out.stdout
+    else:  # the failure the shield exists for: the process ends silently with status 0
+        assert "gx imported" not in out.stdout
