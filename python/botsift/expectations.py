@@ -66,8 +66,11 @@ def _shield_spark_connect_probe() -> None:
         sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]
 
 
+# Before any GX import in the process: every GX import in botsift goes through this module.
+_shield_spark_connect_probe()
+
+
 def _context(root: Path):  # type: ignore[no-untyped-def]
-    _shield_spark_connect_probe()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -95,7 +98,6 @@ def _bounds(values: Sequence[float], pooled: float, rel: float, floor: float = 0
 
 
 def _expectations(r: FeatureReference, s: DriftSettings) -> list[Any]:
-    _shield_spark_connect_probe()
     import great_expectations.expectations as gxe
 
     meta = {"feature": r.feature}
@@ -146,7 +148,6 @@ def build_suite(root: Path, model_version: str, refs: Sequence[FeatureReference]
     tuple
         The suite name and the path of its JSON file.
     """
-    _shield_spark_connect_probe()
     import great_expectations as gx
 
     ctx = _context(Path(root))
@@ -226,7 +227,6 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
     BotsiftError
         If the suite does not exist.
     """
-    _shield_spark_connect_probe()
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
