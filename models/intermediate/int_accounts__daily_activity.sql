@@ -4,8 +4,10 @@
     aggregated on its own; the day keys of all of them are stacked and de-duplicated, and
     each aggregate is joined back (a narrow key union and hash joins ran twice as fast as
     stacking wide branches and re-aggregating). Every metric is additive (or, for the
-    largest shared IP/device, max-able) over trailing windows in fct_account_features, and
-    a double: windows and sums over doubles run faster than over DuckDB's HUGEINT sums. -#}
+    largest shared IP/device, max-able) over trailing windows in fct_account_features. Counts
+    are stored as integers (cheaper to write than doubles: 8 s against 12 s for 20M rows) and
+    become doubles in fct_account_features' grid, where window sums over doubles run faster
+    than DuckDB's HUGEINT sums of integers; the gap sums stay doubles. -#}
 
 {%- set branches = {
     'daily_posts': [
@@ -61,16 +63,16 @@ daily_posts as (
     select
         account_id,
         posted_date as activity_date,
-        cast(count(*) as double) as count_posts,
-        cast(sum(is_repeat_30d) as double) as count_repeat_posts,
-        cast(sum(is_reply) as double) as count_reply_posts,
-        cast(sum(has_url) as double) as count_url_posts,
-        cast(sum(count_mentions) as double) as count_mentions,
-        cast(sum(is_local_night) as double) as count_night_posts,
-        cast(count(distinct cast(floor(posted_epoch / 60) as bigint)) as double) as count_active_minutes,
+        cast(count(*) as {{ dbt.type_int() }}) as count_posts,
+        cast(sum(is_repeat_30d) as {{ dbt.type_int() }}) as count_repeat_posts,
+        cast(sum(is_reply) as {{ dbt.type_int() }}) as count_reply_posts,
+        cast(sum(has_url) as {{ dbt.type_int() }}) as count_url_posts,
+        cast(sum(count_mentions) as {{ dbt.type_int() }}) as count_mentions,
+        cast(sum(is_local_night) as {{ dbt.type_int() }}) as count_night_posts,
+        cast(count(distinct cast(floor(posted_epoch / 60) as bigint)) as {{ dbt.type_int() }}) as count_active_minutes,
         coalesce(sum(cast(gap_seconds as double)), 0) as sum_gap_seconds,
         coalesce(sum(cast(gap_seconds as double) * cast(gap_seconds as double)), 0) as sum_gap_seconds_sq,
-        cast(count(gap_seconds) as double) as count_gaps
+        cast(count(gap_seconds) as {{ dbt.type_int() }}) as count_gaps
     from posts
     group by account_id, posted_date
 
@@ -81,7 +83,7 @@ daily_reach as (
     select
         account_id,
         activity_date,
-        cast(count_distinct_reached as double) as count_distinct_reached
+        cast(count_distinct_reached as {{ dbt.type_int() }}) as count_distinct_reached
     from reach
 
 ),
@@ -91,11 +93,11 @@ daily_logins as (
     select
         account_id,
         attempted_date as activity_date,
-        cast(count(*) as double) as count_logins,
-        cast(sum(case when is_success then 0 else 1 end) as double) as count_failed_logins,
-        cast(sum(has_co_login_10m) as double) as count_co_logins,
-        cast(max(count_accounts_on_ip) as double) as max_accounts_on_ip,
-        cast(max(count_accounts_on_device) as double) as max_accounts_on_device
+        cast(count(*) as {{ dbt.type_int() }}) as count_logins,
+        cast(sum(case when is_success then 0 else 1 end) as {{ dbt.type_int() }}) as count_failed_logins,
+        cast(sum(has_co_login_10m) as {{ dbt.type_int() }}) as count_co_logins,
+        cast(max(count_accounts_on_ip) as {{ dbt.type_int() }}) as max_accounts_on_ip,
+        cast(max(count_accounts_on_device) as {{ dbt.type_int() }}) as max_accounts_on_device
     from logins
     group by account_id, attempted_date
 
@@ -106,7 +108,7 @@ daily_follows_made as (
     select
         follower_account_id as account_id,
         followed_date as activity_date,
-        cast(count(*) as double) as count_follows_made
+        cast(count(*) as {{ dbt.type_int() }}) as count_follows_made
     from follow_edges
     group by follower_account_id, followed_date
 
@@ -117,7 +119,7 @@ daily_follows_received as (
     select
         followee_account_id as account_id,
         followed_date as activity_date,
-        cast(count(*) as double) as count_follows_received
+        cast(count(*) as {{ dbt.type_int() }}) as count_follows_received
     from follow_edges
     group by followee_account_id, followed_date
 
@@ -128,7 +130,7 @@ daily_mutual_formed as (
     select
         follower_account_id as account_id,
         cast(mutual_at as date) as activity_date,
-        cast(count(*) as double) as count_mutual_formed
+        cast(count(*) as {{ dbt.type_int() }}) as count_mutual_formed
     from follow_edges
     where mutual_at is not null
     group by follower_account_id, cast(mutual_at as date)
@@ -140,8 +142,8 @@ daily_interactions as (
     select
         account_id,
         cast(interacted_at as date) as activity_date,
-        cast(count(*) as double) as count_interactions,
-        cast(sum(case when interaction_action = 'like' then 1 else 0 end) as double) as count_likes_given
+        cast(count(*) as {{ dbt.type_int() }}) as count_interactions,
+        cast(sum(case when interaction_action = 'like' then 1 else 0 end) as {{ dbt.type_int() }}) as count_likes_given
     from interactions
     group by account_id, cast(interacted_at as date)
 

@@ -21,11 +21,21 @@ logins as (
 
 ),
 
+sampled_accounts as (
+
+    -- a deterministic 2% sample of accounts keeps the check cheap on large warehouses
+    -- (hashed once per account, not once per feature row)
+    select account_id from {{ ref('int_accounts__profile') }}
+    where {{ uniform_hash('account_id', 'leak_check') }} < 0.02
+
+),
+
 sampled_features as (
 
-    -- a deterministic sample keeps the check cheap on large warehouses
-    select * from features
-    where {{ uniform_hash('account_id', 'leak_check') }} < 0.02
+    select features.*
+    from features
+    inner join sampled_accounts
+        on features.account_id = sampled_accounts.account_id
 
 ),
 

@@ -44,6 +44,8 @@
     'screen_name_length', 'display_name_length', 'screen_name_digit_ratio',
     'count_signup_ip_burst_1h', 'count_signup_ip_earlier_accounts',
 ] -%}
+{%- set packed_windows = packed_trailing_counts() -%}
+{%- set counted_after = ['count_follows_received', 'count_follows_made', 'count_posts', 'count_likes_given'] -%}
 {%- set observed_date = "coalesce(least(windowed.as_of_date, cast(windowed.profile_exported_at as date)), windowed.as_of_date)" -%}
 {%- set age_days = dbt.datediff('windowed.profile_created_date', observed_date, 'day') -%}
 {%- set followers_at = counter_at_as_of('windowed.profile_count_followers', 'windowed.count_follows_received_after') -%}
@@ -130,16 +132,51 @@ grid as (
         profiles.{{ c }} as profile_{{ c }},
         {%- endfor %}
         {%- for m in sum_metrics %}
-        coalesce(daily_activity.{{ m }}, 0) as {{ m }},
+        cast(coalesce(daily_activity.{{ m }}, 0) as double) as {{ m }},
         {%- endfor %}
-        coalesce(daily_activity.max_accounts_on_ip, 0) as max_accounts_on_ip,
-        coalesce(daily_activity.max_accounts_on_device, 0) as max_accounts_on_device
+        case when daily_activity.count_posts > 0 then 1.0 else 0.0 end as count_posting_days,
+        cast(coalesce(daily_activity.max_accounts_on_ip, 0) as double) as max_accounts_on_ip,
+        cast(coalesce(daily_activity.max_accounts_on_device, 0) as double) as max_accounts_on_device
     from grid_keys
     inner join profiles
         on grid_keys.account_id = profiles.account_id
     left join daily_activity
         on grid_keys.account_id = daily_activity.account_id
         and grid_keys.as_of_date = daily_activity.activity_date
+
+),
+
+windowed_packed as (
+
+    {#- Counts are summed two to an aggregate (see macros/packed_counts.sql): 17 window
+        aggregates instead of 29, the same numbers. -#}
+    select
+        account_id,
+        as_of_date,
+        {%- for c in profile_columns %}
+        profile_{{ c }},
+        {%- endfor %}
+        count_posts as count_posts_1d,
+        count_active_minutes as count_active_minutes_1d,
+        count_logins as count_logins_1d,
+        {%- for days, pairs in packed_windows.items() %}
+        {%- for low, high in pairs %}
+        {{ trailing_window(pack_counts(low, high) if high else low, days) }} as packed_{{ low }}__{{ high or 'none' }}_{{ days }}d,
+        {%- endfor %}
+        {%- endfor %}
+        {{ trailing_window('sum_gap_seconds', 30) }} as sum_gap_seconds_30d,
+        {{ trailing_window('sum_gap_seconds_sq', 30) }} as sum_gap_seconds_sq_30d,
+        {{ trailing_window('max_accounts_on_ip', 7, 'max') }} as max_accounts_on_ip_7d,
+        {{ trailing_window('max_accounts_on_device', 7, 'max') }} as max_accounts_on_device_7d,
+        {#- counts after the as-of date span the rest of the grid, any number of days: a
+            packed lane could overflow there, so these are summed one by one -#}
+        {%- for m in counted_after %}
+        sum({{ m }}) over (
+            partition by account_id order by as_of_date
+            rows between 1 following and unbounded following
+        ) as {{ m }}_after{{ ',' if not loop.last }}
+        {%- endfor %}
+    from grid
 
 ),
 
@@ -151,36 +188,28 @@ windowed as (
         {%- for c in profile_columns %}
         profile_{{ c }},
         {%- endfor %}
-        count_posts as count_posts_1d,
-        count_active_minutes as count_active_minutes_1d,
-        count_logins as count_logins_1d,
-        {%- for m in ['count_posts', 'count_repeat_posts', 'count_active_minutes', 'count_distinct_reached',
-                      'count_logins', 'count_follows_made', 'count_interactions'] %}
-        {{ trailing_window(m, 7) }} as {{ m }}_7d,
+        count_posts_1d,
+        count_active_minutes_1d,
+        count_logins_1d,
+        {%- for days, pairs in packed_windows.items() %}
+        {%- for low, high in pairs %}
+        {%- set packed = 'packed_' ~ low ~ '__' ~ (high or 'none') ~ '_' ~ days ~ 'd' %}
+        {%- if high %}
+        {{ unpack_low(packed) }} as {{ low }}_{{ days }}d,
+        {{ unpack_high(packed) }} as {{ high }}_{{ days }}d,
+        {%- else %}
+        {{ packed }} as {{ low }}_{{ days }}d,
+        {%- endif %}
         {%- endfor %}
-        {%- for m in sum_metrics if m not in ('count_active_minutes', 'count_follows_received', 'count_interactions', 'count_likes_given') %}
-        {{ trailing_window(m, 30) }} as {{ m }}_30d,
         {%- endfor %}
-        {{ trailing_window('case when count_posts > 0 then 1 else 0 end', 30) }} as count_posting_days_30d,
-        {{ trailing_window('max_accounts_on_ip', 7, 'max') }} as max_accounts_on_ip_7d,
-        {{ trailing_window('max_accounts_on_device', 7, 'max') }} as max_accounts_on_device_7d,
-        sum(count_follows_received) over (
-            partition by account_id order by as_of_date
-            rows between 1 following and unbounded following
-        ) as count_follows_received_after,
-        sum(count_follows_made) over (
-            partition by account_id order by as_of_date
-            rows between 1 following and unbounded following
-        ) as count_follows_made_after,
-        sum(count_posts) over (
-            partition by account_id order by as_of_date
-            rows between 1 following and unbounded following
-        ) as count_posts_after,
-        sum(count_likes_given) over (
-            partition by account_id order by as_of_date
-            rows between 1 following and unbounded following
-        ) as count_likes_given_after
-    from grid
+        sum_gap_seconds_30d,
+        sum_gap_seconds_sq_30d,
+        max_accounts_on_ip_7d,
+        max_accounts_on_device_7d,
+        {%- for m in counted_after %}
+        {{ m }}_after{{ ',' if not loop.last }}
+        {%- endfor %}
+    from windowed_packed
 
 ),
 
