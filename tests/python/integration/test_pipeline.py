@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from botsift.errors import BotsiftError
 from botsift.project import run_dbt
 from botsift.simulate import SimulationConfig, simulate_platform
 
@@ -70,3 +71,59 @@ def test_raw_rows_reconcile_with_clean_and_quarantined(built_warehouse: Path) ->
             f"select count(*) from staging.stg_raw__quarantined_rows where source_table = '{raw}'"
         ).fetchone()[0]
         assert n_raw == n_clean + n_quarantined, raw
+
+
+def test_packed_trailing_counts_equal_plain_sums(built_warehouse: Path) -> None:
+    """Counts summed two to a window aggregate (macros/packed_counts.sql) unpack to the plain
+    trailing sums of the daily activity, low lane and high lane alike."""
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    # low lane: count_posts (7 and 30 days); high lane: count_follows_made (7 and 30 days),
+    # count_posting_days (30 days, behind posts_per_active_day_30d); single: count_interactions
+    mismatches, compared = con.sql("""
+        with expected as (
+            select f.account_id, f.as_of_date,
+                coalesce(sum(a.count_posts) filter (where a.activity_date > f.as_of_date - 7), 0) as posts_7d,
+                coalesce(sum(a.count_posts), 0) as posts_30d,
+                coalesce(sum(a.count_follows_made) filter (where a.activity_date > f.as_of_date - 7), 0) as follows_7d,
+                coalesce(sum(a.count_follows_made), 0) as follows_30d,
+                count(*) filter (where a.count_posts > 0) as posting_days_30d,
+                coalesce(sum(a.count_interactions) filter (where a.activity_date > f.as_of_date - 7), 0) as interactions_7d
+            from marts.fct_account_features f
+            left join intermediate.int_accounts__daily_activity a
+                on a.account_id = f.account_id
+                and a.activity_date <= f.as_of_date and a.activity_date > f.as_of_date - 30
+            group by f.account_id, f.as_of_date
+        )
+        select
+            count(*) filter (where f.count_posts_7d <> e.posts_7d or f.count_posts_30d <> e.posts_30d
+                or f.count_follows_made_7d <> e.follows_7d or f.count_follows_made_30d <> e.follows_30d
+                or f.count_interactions_7d <> e.interactions_7d
+                or f.posts_per_active_day_30d is distinct from
+                    case when e.posting_days_30d > 0 then e.posts_30d / e.posting_days_30d end),
+            count(*) filter (where e.follows_30d > 0 and e.posting_days_30d > 0)
+        from marts.fct_account_features f
+        inner join expected e using (account_id, as_of_date)
+    """).fetchone()
+    assert compared > 0
+    assert mismatches == 0
+
+
+def test_daily_count_beyond_a_packed_lane_fails_the_build(built_warehouse: Path, tmp_path: Path) -> None:
+    """A daily count too large for a packed lane stops the build at its singular test."""
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(built_warehouse, wh)
+    con = duckdb.connect(str(wh))
+    con.execute("update intermediate.int_accounts__daily_activity set count_mentions = 3000000 "
+                "where rowid = (select min(rowid) from intermediate.int_accounts__daily_activity)")
+    con.close()
+    old = os.environ.get("BOTSIFT_WAREHOUSE")
+    os.environ["BOTSIFT_WAREHOUSE"] = str(wh)
+    try:
+        with pytest.raises(BotsiftError, match="counts_fit_packed_lanes"):
+            run_dbt(["test", "--select", "assert_int_accounts__daily_activity__counts_fit_packed_lanes",
+                     "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
+    finally:
+        if old is None:
+            os.environ.pop("BOTSIFT_WAREHOUSE", None)
+        else:
+            os.environ["BOTSIFT_WAREHOUSE"] = old
