@@ -26,7 +26,9 @@
 {%- endmacro %}
 
 {% macro unpack_high(packed) -%}
-    floor({{ packed }} / {{ botsift.packed_lane_width() }})
+    {#- a double on every engine (Spark's floor() returns a BIGINT, and a BIGINT divided by a
+        decimal literal such as 7.0 is decimal arithmetic there) -#}
+    cast(floor({{ packed }} / {{ botsift.packed_lane_width() }}) as double)
 {%- endmacro %}
 
 {% macro unpack_low(packed) -%}
