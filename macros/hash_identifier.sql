@@ -19,13 +19,13 @@
 {% macro duckdb__hash_identifier(column) -%}
     case
         when {{ column }} is null then null
-        else cast('0x' || left(sha256(concat('{{ botsift.hash_salt() }}', {{ column }})), 15) as bigint)
+        else {{ botsift.hex_prefix_to_bigint("sha256(concat('" ~ botsift.hash_salt() ~ "', " ~ column ~ "))") }}
     end
 {%- endmacro %}
 
 {% macro spark__hash_identifier(column) -%}
     case
         when {{ column }} is null then null
-        else cast(conv(substr(sha2(concat('{{ botsift.hash_salt() }}', {{ column }}), 256), 1, 15), 16, 10) as bigint)
+        else {{ botsift.hex_prefix_to_bigint("sha2(concat('" ~ botsift.hash_salt() ~ "', " ~ column ~ "), 256)") }}
     end
 {%- endmacro %}

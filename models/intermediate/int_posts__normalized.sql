@@ -28,7 +28,7 @@ posts_with_keys as (
         posts.posted_at,
         cast(posts.posted_at as date) as posted_date,
         {{ epoch_seconds('posts.posted_at') }} as posted_epoch,
-        {{ dbt.hash(normalize_post_text('posts.post_text')) }} as normalized_text_hash,
+        {{ hex_prefix_to_bigint(dbt.hash(normalize_post_text('posts.post_text'))) }} as normalized_text_hash,
         coalesce(posts.count_mentions, 0) as count_mentions,
         case when posts.reply_to_post_id is not null then 1 else 0 end as is_reply,
         case when lower(posts.post_text) like '%http%' then 1 else 0 end as has_url,

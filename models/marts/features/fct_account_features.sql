@@ -183,31 +183,18 @@ windowed_packed as (
 windowed as (
 
     select
-        account_id,
-        as_of_date,
-        {%- for c in profile_columns %}
-        profile_{{ c }},
-        {%- endfor %}
-        count_posts_1d,
-        count_active_minutes_1d,
-        count_logins_1d,
+        windowed_packed.*,
         {%- for days, pairs in packed_windows.items() %}
+        {%- set outer_loop = loop %}
         {%- for low, high in pairs %}
         {%- set packed = 'packed_' ~ low ~ '__' ~ (high or 'none') ~ '_' ~ days ~ 'd' %}
         {%- if high %}
         {{ unpack_low(packed) }} as {{ low }}_{{ days }}d,
-        {{ unpack_high(packed) }} as {{ high }}_{{ days }}d,
+        {{ unpack_high(packed) }} as {{ high }}_{{ days }}d{{ ',' if not (outer_loop.last and loop.last) }}
         {%- else %}
-        {{ packed }} as {{ low }}_{{ days }}d,
+        {{ packed }} as {{ low }}_{{ days }}d{{ ',' if not (outer_loop.last and loop.last) }}
         {%- endif %}
         {%- endfor %}
-        {%- endfor %}
-        sum_gap_seconds_30d,
-        sum_gap_seconds_sq_30d,
-        max_accounts_on_ip_7d,
-        max_accounts_on_device_7d,
-        {%- for m in counted_after %}
-        {{ m }}_after{{ ',' if not loop.last }}
         {%- endfor %}
     from windowed_packed
 
