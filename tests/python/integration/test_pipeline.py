@@ -108,7 +108,8 @@ def test_packed_trailing_counts_equal_plain_sums(built_warehouse: Path) -> None:
     assert mismatches == 0
 
 
-def test_daily_count_beyond_a_packed_lane_fails_the_build(built_warehouse: Path, tmp_path: Path) -> None:
+def test_daily_count_beyond_a_packed_lane_fails_the_build(
+        built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A daily count too large for a packed lane stops the build at its singular test."""
     wh = tmp_path / "wh.duckdb"
     shutil.copy(built_warehouse, wh)
@@ -116,14 +117,7 @@ def test_daily_count_beyond_a_packed_lane_fails_the_build(built_warehouse: Path,
     con.execute("update intermediate.int_accounts__daily_activity set count_mentions = 3000000 "
                 "where rowid = (select min(rowid) from intermediate.int_accounts__daily_activity)")
     con.close()
-    old = os.environ.get("BOTSIFT_WAREHOUSE")
-    os.environ["BOTSIFT_WAREHOUSE"] = str(wh)
-    try:
-        with pytest.raises(BotsiftError, match="counts_fit_packed_lanes"):
-            run_dbt(["test", "--select", "assert_int_accounts__daily_activity__counts_fit_packed_lanes",
-                     "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
-    finally:
-        if old is None:
-            os.environ.pop("BOTSIFT_WAREHOUSE", None)
-        else:
-            os.environ["BOTSIFT_WAREHOUSE"] = old
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+    with pytest.raises(BotsiftError, match="counts_fit_packed_lanes"):
+        run_dbt(["test", "--select", "assert_int_accounts__daily_activity__counts_fit_packed_lanes",
+                 "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
