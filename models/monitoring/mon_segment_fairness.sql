@@ -33,32 +33,9 @@ fct_account_labels as (
 
 ),
 
-version_runs as (
-
-    select
-        as_of_date,
-        model_version,
-        max(scored_at) as scored_at
-    from fct_bot_scores
-    group by as_of_date, model_version
-
-),
-
 versions_in_force as (
 
-    select
-        as_of_date,
-        model_version
-    from (
-        select
-            as_of_date,
-            model_version,
-            row_number() over (
-                partition by as_of_date order by scored_at desc, model_version desc
-            ) as version_rank
-        from version_runs
-    ) as ranked_versions
-    where version_rank = 1
+    {{ active_versions_in_force('fct_bot_scores') }}
 
 ),
 

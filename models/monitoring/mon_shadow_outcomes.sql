@@ -51,33 +51,9 @@ data_bounds as (
 
 ),
 
-active_runs as (
-
-    select
-        as_of_date,
-        model_version,
-        max(scored_at) as scored_at
-    from fct_bot_scores
-    where deployment_status = 'active'
-    group by as_of_date, model_version
-
-),
-
 active_in_force as (
 
-    select
-        as_of_date,
-        model_version
-    from (
-        select
-            as_of_date,
-            model_version,
-            row_number() over (
-                partition by as_of_date order by scored_at desc, model_version desc
-            ) as version_rank
-        from active_runs
-    ) as ranked_versions
-    where version_rank = 1
+    {{ active_versions_in_force('fct_bot_scores') }}
 
 ),
 

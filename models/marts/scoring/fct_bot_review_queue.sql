@@ -19,16 +19,9 @@ latest_date as (
 
 ),
 
--- the version that scored the latest snapshot most recently is the one in force (an older
--- active version's rows for that date stay in the score history)
-latest_version as (
+versions_in_force as (
 
-    select scores.model_version
-    from scores
-    inner join latest_date
-        on scores.as_of_date = latest_date.as_of_date
-    order by scores.scored_at desc, scores.model_version desc
-    limit 1
+    {{ active_versions_in_force('scores') }}
 
 ),
 
@@ -38,8 +31,9 @@ flagged as (
     from scores
     inner join latest_date
         on scores.as_of_date = latest_date.as_of_date
-    inner join latest_version
-        on scores.model_version = latest_version.model_version
+    inner join versions_in_force
+        on scores.as_of_date = versions_in_force.as_of_date
+        and scores.model_version = versions_in_force.model_version
     where scores.decision in ('review', 'action')
 
 ),
