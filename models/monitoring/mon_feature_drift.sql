@@ -4,7 +4,6 @@
     to `drift_noise_multiplier` times the feature's own drift inside the reference window. -#}
 
 {%- set features = feature_columns('fct_account_features') -%}
-{%- set epsilon = var('drift_psi_epsilon') -%}
 
 with
 
@@ -162,38 +161,17 @@ bin_shares as (
 
 ),
 
-bin_terms as (
-
-    select
-        *,
-        greatest(current_share, {{ epsilon }}) as current_share_floored,
-        greatest(reference_share, {{ epsilon }}) as reference_share_floored,
-        (current_share + reference_share) / 2 as mixture_share
-    from bin_shares
-
-),
-
 daily_divergence as (
 
     select
         as_of_date,
         feature,
         max(count_day_rows) as count_rows,
-        sum(
-            case
-                when current_share > 0 or reference_share > 0
-                    then (current_share_floored - reference_share_floored)
-                        * ln(current_share_floored / reference_share_floored)
-                else 0
-            end
-        ) as psi,
-        sum(
-            case when current_share > 0 then 0.5 * current_share * ln(current_share / mixture_share) else 0 end
-            + case when reference_share > 0 then 0.5 * reference_share * ln(reference_share / mixture_share) else 0 end
-        ) / ln(2) as js_divergence,
+        sum({{ psi_bin_term('current_share', 'reference_share') }}) as psi,
+        sum({{ js_bin_term('current_share', 'reference_share') }}) as js_divergence,
         sum(case when bin_kind in ('below_min', 'above_max') then current_share else 0 end) as novel_share,
         sum(case when bin_kind = 'null' then current_share else 0 end) as null_share
-    from bin_terms
+    from bin_shares
     group by as_of_date, feature
 
 ),

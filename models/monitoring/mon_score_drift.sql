@@ -4,7 +4,6 @@
     its first scored day. Flag rates and their change since the previous and the first day. -#}
 
 {%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] -%}
-{%- set epsilon = var('drift_psi_epsilon') -%}
 
 with
 
@@ -211,14 +210,7 @@ daily_psi as (
         as_of_date,
         model_version,
         max(reference_source) as reference_source,
-        sum(
-            case
-                when current_share > 0 or reference_share > 0
-                    then (greatest(current_share, {{ epsilon }}) - greatest(reference_share, {{ epsilon }}))
-                        * ln(greatest(current_share, {{ epsilon }}) / greatest(reference_share, {{ epsilon }}))
-                else 0
-            end
-        ) as score_psi
+        sum({{ psi_bin_term('current_share', 'reference_share') }}) as score_psi
     from bin_shares
     group by as_of_date, model_version
 

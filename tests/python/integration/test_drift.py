@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from botsift.drift import bin_shares, build_reference, load_reference_frame, psi
+from botsift.drift import bin_shares, build_reference, js_divergence, load_reference_frame, psi
 from botsift.manifest import column_roles
 from botsift.project import dbt_env, run_dbt
 from botsift.simulate import SimulationConfig, simulate_platform
@@ -131,7 +131,7 @@ def test_drift_severity_error_fails_dbt(drifting: dict[str, object]) -> None:
     assert "DRIFT in mon_feature_drift: account_age_days" in out.stdout
 
 
-def test_sql_psi_matches_numpy_on_the_reference_bins(drifting: dict[str, object]) -> None:
+def test_sql_psi_and_js_match_numpy_on_the_reference_bins(drifting: dict[str, object]) -> None:
     con = duckdb.connect(str(drifting["wh"]), read_only=True)
     day = DRIFTING[0]
     for feature in ("account_age_days", "count_posts_7d"):
@@ -145,10 +145,12 @@ def test_sql_psi_matches_numpy_on_the_reference_bins(drifting: dict[str, object]
         values = np.array([r[0] for r in con.execute(
             f"select cast({feature} as double) from marts.fct_account_features "
             "where as_of_date = ?", [day]).fetchall()], dtype=float)
-        expected = psi(ref_shares, bin_shares(values, edges))
-        got = con.execute("select psi from monitoring.mon_feature_drift where feature = ? "
-                          "and as_of_date = ?", [feature, day]).fetchall()[0][0]
-        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12), feature
+        current = bin_shares(values, edges)
+        got_psi, got_js = con.execute(
+            "select psi, js_divergence from monitoring.mon_feature_drift where feature = ? "
+            "and as_of_date = ?", [feature, day]).fetchall()[0]
+        assert got_psi == pytest.approx(psi(ref_shares, current), rel=1e-9, abs=1e-12), feature
+        assert got_js == pytest.approx(js_divergence(ref_shares, current), rel=1e-9, abs=1e-12), feature
 
 
 def test_nothing_is_flagged_without_drift(stable: dict[str, object]) -> None:
