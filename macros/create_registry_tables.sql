@@ -5,7 +5,7 @@
 {% macro default__create_registry_tables() %}
 {#- The registry tables are written by Python (training, build_reference), not by dbt; they
     are dbt sources. Creating them empty here (run by on-run-start) lets a fresh warehouse
-    build before the first training. Same DDL as botsift.registry and botsift.drift. -#}
+    build before the first training. Same DDL as botsift.registry_tables (a unit test compares them). -#}
 create schema if not exists registry;
 create table if not exists registry.model_versions (
     model_version varchar not null, segment varchar not null, status varchar not null,

@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from botsift import registry_tables
 from botsift.errors import BotsiftError
 
 __all__ = ["REFERENCE_TABLE", "BINS_TABLE", "SCORE_COLUMN", "DriftSettings", "FeatureReference",
@@ -281,21 +282,10 @@ def feature_reference(values: np.ndarray, days: np.ndarray | None = None,
 def ensure_registry_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the registry schema and the two reference tables if they do not exist.
 
-    The same DDL lives in ``macros/create_registry_tables.sql`` (run by dbt's on-run-start),
-    so dbt sources exist on a fresh warehouse before the first training.
+    The DDL is :data:`botsift.registry_tables.REGISTRY_DDL` (dbt's on-run-start creates the
+    same tables, so dbt sources exist on a fresh warehouse before the first training).
     """
-    con.execute("create schema if not exists registry")
-    con.execute(f"""create table if not exists {REFERENCE_TABLE} (
-        model_version varchar not null, feature varchar not null, is_score boolean not null,
-        reference_start_date date, reference_end_date date, n_rows bigint not null,
-        null_share double not null, mean double, stdev double, min_value double,
-        max_value double, psi_noise double not null, js_noise double not null,
-        kl_noise double not null, created_at timestamp not null,
-        primary key (model_version, feature))""")
-    con.execute(f"""create table if not exists {BINS_TABLE} (
-        model_version varchar not null, feature varchar not null, bin_index integer not null,
-        bin_kind varchar not null, lower double, upper double,
-        reference_share double not null, primary key (model_version, feature, bin_index))""")
+    registry_tables.ensure_registry_tables(con, (REFERENCE_TABLE, BINS_TABLE))
 
 
 def load_reference_frame(con: duckdb.DuckDBPyConnection, features: Sequence[str],

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from botsift.errors import BotsiftError
+from botsift.registry_tables import ensure_registry_tables
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
            "ActiveModel", "sha256_bytes", "sha256_file", "write_version", "register",
@@ -129,16 +130,7 @@ def _now() -> datetime:
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(warehouse))
-    con.execute("create schema if not exists registry")
-    con.execute(f"""create table if not exists {VERSIONS_TABLE} (
-        model_version varchar not null, segment varchar not null, status varchar not null,
-        registered_at timestamp not null, promoted_at timestamp, onnx_path varchar not null,
-        onnx_sha256 varchar not null, action_threshold double, review_threshold double,
-        card json, primary key (model_version, segment))""")
-    con.execute(f"""create table if not exists {EVENTS_TABLE} (
-        event_id bigint not null, model_version varchar not null, segment varchar not null,
-        from_status varchar, to_status varchar not null, reason varchar not null,
-        event_at timestamp not null)""")
+    ensure_registry_tables(con, (VERSIONS_TABLE, EVENTS_TABLE))
     return con
 
 
