@@ -134,7 +134,7 @@ grid as (
         {%- for m in sum_metrics %}
         cast(coalesce(daily_activity.{{ m }}, 0) as double) as {{ m }},
         {%- endfor %}
-        case when daily_activity.count_posts > 0 then 1.0 else 0.0 end as count_posting_days,
+        cast(case when daily_activity.count_posts > 0 then 1 else 0 end as double) as count_posting_days,
         cast(coalesce(daily_activity.max_accounts_on_ip, 0) as double) as max_accounts_on_ip,
         cast(coalesce(daily_activity.max_accounts_on_device, 0) as double) as max_accounts_on_device
     from grid_keys
