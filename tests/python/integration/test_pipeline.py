@@ -108,32 +108,36 @@ def test_packed_trailing_counts_equal_plain_sums(built_warehouse: Path) -> None:
     assert mismatches == 0
 
 
+def _assert_singular_test_fails(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                corruption: str, test_name: str) -> None:
+    """Corrupt a copy of the built warehouse with ``corruption`` (SQL); ``test_name`` must fail."""
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(built, wh)
+    con = duckdb.connect(str(wh))
+    con.execute(corruption)
+    con.close()
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+    with pytest.raises(BotsiftError, match=test_name):
+        run_dbt(["test", "--select", test_name, "--target-path", str(tmp_path / "target")],
+                ROOT, quiet=True)
+
+
 def test_daily_count_beyond_a_packed_lane_fails_the_build(
         built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A daily count too large for a packed lane stops the build at its singular test."""
-    wh = tmp_path / "wh.duckdb"
-    shutil.copy(built_warehouse, wh)
-    con = duckdb.connect(str(wh))
-    con.execute("update intermediate.int_accounts__daily_activity set count_mentions = 3000000 "
-                "where rowid = (select min(rowid) from intermediate.int_accounts__daily_activity)")
-    con.close()
-    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
-    with pytest.raises(BotsiftError, match="counts_fit_packed_lanes"):
-        run_dbt(["test", "--select", "assert_int_accounts__daily_activity__counts_fit_packed_lanes",
-                 "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
+    _assert_singular_test_fails(
+        built_warehouse, tmp_path, monkeypatch,
+        "update intermediate.int_accounts__daily_activity set count_mentions = 3000000 "
+        "where rowid = (select min(rowid) from intermediate.int_accounts__daily_activity)",
+        "assert_int_accounts__daily_activity__counts_fit_packed_lanes")
 
 
 def test_feature_that_counts_a_later_event_fails_the_leak_check(
         built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 7-day count that includes one event more than staging holds up to as_of_date (as a
     feature that read past its as-of date would) fails the leak check."""
-    wh = tmp_path / "wh.duckdb"
-    shutil.copy(built_warehouse, wh)
-    con = duckdb.connect(str(wh))
-    con.execute("update marts.fct_account_features set count_posts_7d = count_posts_7d + 1 "
-                "where as_of_date = (select max(as_of_date) from marts.fct_account_features)")
-    con.close()
-    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
-    with pytest.raises(BotsiftError, match="no_data_after_as_of_date"):
-        run_dbt(["test", "--select", "assert_fct_account_features__no_data_after_as_of_date",
-                 "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
+    _assert_singular_test_fails(
+        built_warehouse, tmp_path, monkeypatch,
+        "update marts.fct_account_features set count_posts_7d = count_posts_7d + 1 "
+        "where as_of_date = (select max(as_of_date) from marts.fct_account_features)",
+        "assert_fct_account_features__no_data_after_as_of_date")
