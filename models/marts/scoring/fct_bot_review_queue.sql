@@ -19,22 +19,28 @@ latest_date as (
 
 ),
 
-versions_in_force as (
-
-    {{ active_versions_in_force('scores') }}
-
-),
-
-flagged as (
+latest_scores as (
 
     select scores.*
     from scores
     inner join latest_date
         on scores.as_of_date = latest_date.as_of_date
-    inner join versions_in_force
-        on scores.as_of_date = versions_in_force.as_of_date
-        and scores.model_version = versions_in_force.model_version
-    where scores.decision in ('review', 'action')
+
+),
+
+version_in_force as (
+
+    {{ active_versions_in_force('latest_scores') }}
+
+),
+
+flagged as (
+
+    select latest_scores.*
+    from latest_scores
+    inner join version_in_force
+        on latest_scores.model_version = version_in_force.model_version
+    where latest_scores.decision in ('review', 'action')
 
 ),
 
