@@ -17,6 +17,8 @@ Throughput, side by side in one run, on the latest snapshot's rows:
 * ``raw``: onnxruntime on float32 numpy matrices of the same rows already in memory, in
   batches of the same size, routed as deployed (each region model on its region's rows, the
   global model on the rest); building and splitting the matrices is not timed;
+* ``no_write``: the warehouse path with its score batches dropped instead of written (reading,
+  matrices and onnxruntime only): how close any write could get to raw;
 * ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
 
 Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
@@ -90,6 +92,20 @@ def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[
     cur.register("score_reader", reader)
     cur.execute("create or replace table bench_scores as select * from score_reader")
     cur.close()
+    return time.perf_counter() - t0
+
+
+def _no_write_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
+                   batch: int) -> float:
+    """Seconds for the same path without the write: score batches are produced and dropped.
+
+    The ceiling of the warehouse path on this machine: reading the features out of DuckDB,
+    building the matrices and onnxruntime, with nothing written back.
+    """
+    features = con.table(relation)
+    t0 = time.perf_counter()
+    for _ in score_snapshot_with(con, features, models, batch):
+        pass
     return time.perf_counter() - t0
 
 
@@ -247,9 +263,13 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
         raw_s = statistics.median(raw)
         wh_s = _median(lambda m=models: _warehouse_path(con, "features", m, args.batch_size),
                        args.repeats)
+        nw_s = _median(lambda m=models: _no_write_path(con, "features", m, args.batch_size),
+                       args.repeats)
         result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
                         "warehouse_rows_per_s": round(n / wh_s),
-                        "warehouse_over_raw": round(raw_s / wh_s, 3)}
+                        "warehouse_over_raw": round(raw_s / wh_s, 3),
+                        "no_write_rows_per_s": round(n / nw_s),
+                        "no_write_over_raw": round(raw_s / nw_s, 3)}
         log.info("%s: %s", name, result[name])
     con.close()
     dbt_s = _dbt_model_seconds(args, scratch)
