@@ -134,7 +134,7 @@ def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[Deploy
     latest = con.execute(f"select max(as_of_date) from {relation}").fetchall()[0][0]
     features = models[0].features
     reader = (con.table(relation).filter(f"as_of_date = date '{latest}'")
-              .project(", ".join(f'"{c}"' for c in ["region", *features])).fetch_record_batch(batch))
+              .project(", ".join(f'"{c}"' for c in ["region", *features])).to_arrow_reader(batch))
     regional = [m for m in models if m.segment != "global"]
     glob = next(m for m in models if m.segment == "global")
     work: list[tuple[DeployedModel, np.ndarray]] = []

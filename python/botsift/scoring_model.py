@@ -134,7 +134,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     date_list = ", ".join(f"date '{d}'" for d in dates) or "null"
     log.info("scoring %d snapshot date(s) with %s", len(dates),
              ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
-    reader = features.filter(f"as_of_date in ({date_list})").project(cols).fetch_record_batch(batch_size)
+    reader = features.filter(f"as_of_date in ({date_list})").project(cols).to_arrow_reader(batch_size)
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
     out = score_reader(reader, models, scored_at)
     if fail_after:
