@@ -1,0 +1,67 @@
+"""Finding the project, the warehouse and the artifacts; running dbt."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botsift.errors import BotsiftError
+from botsift.project import (
+    artifacts_dir,
+    dbt_env,
+    expectations_dir,
+    project_dir,
+    run_dbt,
+    warehouse_path,
+)
+
+ENV = ("BOTSIFT_PROJECT_DIR", "BOTSIFT_WAREHOUSE", "BOTSIFT_ARTIFACTS", "BOTSIFT_EXPECTATIONS_DIR",
+       "DBT_PROFILES_DIR")
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "proj"
+    (root / "models" / "deep").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text("name: x\n")
+    return root
+
+
+def test_project_dir_searches_parents_or_takes_the_env(root: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    assert project_dir(root / "models" / "deep") == root.resolve()
+    with pytest.raises(BotsiftError, match="no botsift dbt project found"):
+        project_dir(tmp_path)
+    monkeypatch.setenv("BOTSIFT_PROJECT_DIR", str(root))
+    assert project_dir(tmp_path) == root.resolve()
+    monkeypatch.setenv("BOTSIFT_PROJECT_DIR", str(tmp_path))
+    with pytest.raises(BotsiftError, match="holds no dbt_project.yml"):
+        project_dir()
+
+
+def test_paths_default_under_the_project_and_honour_the_env(root: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    assert warehouse_path(root) == root / "warehouse" / "botsift.duckdb"
+    assert artifacts_dir(root) == root / "artifacts"
+    assert expectations_dir(root) == root / "expectations"
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", "data/wh.duckdb")  # relative: to the project
+    monkeypatch.setenv("BOTSIFT_ARTIFACTS", "/abs/artifacts")
+    monkeypatch.setenv("BOTSIFT_EXPECTATIONS_DIR", "gx")
+    assert warehouse_path(root) == root / "data" / "wh.duckdb"
+    assert artifacts_dir(root) == Path("/abs/artifacts")
+    assert expectations_dir(root) == root / "gx"
+    env = dbt_env(root)
+    assert env["BOTSIFT_WAREHOUSE"] == str(root / "data" / "wh.duckdb")
+    assert env["BOTSIFT_PROJECT_DIR"] == str(root) and env["DO_NOT_TRACK"] == "1"
+    assert env["DBT_PROFILES_DIR"] == str(root / "profiles")
+    monkeypatch.setenv("DBT_PROFILES_DIR", "/elsewhere")
+    assert dbt_env(root)["DBT_PROFILES_DIR"] == "/elsewhere"  # a user's profiles win
+
+
+def test_run_dbt_failure_is_one_error_with_dbt_output_tail(root: Path) -> None:
+    with pytest.raises(BotsiftError, match=r"dbt no-such-command failed \(exit 2\)") as info:
+        run_dbt(["no-such-command"], root, quiet=True)
+    assert str(info.value).splitlines()[-1] == "Error: No such command 'no-such-command'."
+    assert (root / "warehouse").is_dir()  # the warehouse folder is made before dbt runs

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from botsift.errors import BotsiftError
+from botsift.registry import SegmentArtifact, promote, register, write_version
+from botsift.scoring import SCORE_SCHEMA
+from botsift.scoring_model import dates_to_score, dbt_score_model, deployed_models, score_snapshot
+
+FEATURES = ["f_a", "f_b"]
+DATES = [date(2026, 10, 28), date(2026, 10, 29), date(2026, 10, 30)]
+
+
+def _onnx(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(300, 2)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] + rng.normal(scale=0.3, size=300) > 0.5).astype(int)
+    x[::11, 1] = np.nan  # the imputer in the graph fills nulls, as in trained pipelines
+    clf = make_pipeline(SimpleImputer(), LogisticRegression()).fit(x, y)
+    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 2]))],
+                          options={id(clf): {"zipmap": False}})
+    return onx.SerializeToString(), clf
+
+
+def _register(tmp_path, wh, version, seed, status=None, types="DOUBLE"):
+    data, clf = _onnx(seed)
+    card = {"segment": "global", "features": FEATURES,
+            "feature_types": dict.fromkeys(FEATURES, types),
+            "thresholds": {"action": 0.9, "review": 0.5}}
+    folder = write_version(tmp_path / "artifacts", version,
+                           {"global": SegmentArtifact(data, card, {})})
+    register(wh, folder)
+    if status:
+        promote(wh, version, status)
+    return folder, clf
+
+
+def _features(con, n=50):
+    rng = np.random.default_rng(7)
+    rows = pa.table({
+        "account_id": pa.array(np.tile(np.arange(n), len(DATES)), pa.int64()),
+        "as_of_date": pa.array(np.repeat(DATES, n), pa.date32()),
+        "region": pa.array(["eu"] * (n * len(DATES))),
+        "f_a": pa.array(rng.normal(size=n * len(DATES))),
+        "f_b": pa.array([None if i % 9 == 0 else float(i % 4) for i in range(n * len(DATES))],
+                        pa.float64()),
+    })
+    con.register("rows", rows)
+    con.execute("create or replace table features as select * from rows")
+    con.unregister("rows")
+    return con.table("features")
+
+
+def test_deployed_models_empty_registry_then_active_and_shadow(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(wh))
+    assert deployed_models(con) == []  # no registry schema yet: a fresh warehouse
+    con.close()
+    _register(tmp_path, wh, "v1", 0)
+    con = duckdb.connect(str(wh))
+    with pytest.raises(BotsiftError, match="no active model"):
+        deployed_models(con)  # registered, never promoted: scoring must not go quiet
+    con.close()
+    promote(wh, "v1")
+    _register(tmp_path, wh, "v2", 1, status="shadow")
+    con = duckdb.connect(str(wh))
+    models = deployed_models(con)
+    con.close()
+    assert [(m.model_version, m.status) for m in models] == [("v1", "active"), ("v2", "shadow")]
+    assert models[0].features == FEATURES
+    assert models[0].feature_types == {"f_a": "DOUBLE", "f_b": "DOUBLE"}
+    assert (models[0].action_threshold, models[0].review_threshold) == (0.9, 0.5)
+
+
+def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    features = _features(con)
+    _register(tmp_path, tmp_path / "reg.duckdb", "v1", 0, status="active")
+    reg = duckdb.connect(str(tmp_path / "reg.duckdb"))
+    models = deployed_models(reg)
+    reg.close()
+    assert dates_to_score(con, features, None, models, backfill_days=2) == ["2026-10-29", "2026-10-30"]
+    assert dates_to_score(con, features, None, models, backfill_days=0) == ["2026-10-30"]
+    con.execute("create table scores (model_version varchar, as_of_date date)")
+    con.execute("insert into scores values ('v1', date '2026-10-28')")
+    # v1 has scored the 28th: the newer backfill dates, and the latest re-scored
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == ["2026-10-29", "2026-10-30"]
+    con.execute("insert into scores values ('v1', date '2026-10-30')")
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == ["2026-10-30"]
+    con.execute("delete from features")
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == []
+
+
+def test_score_snapshot_matches_sklearn_on_every_scored_date(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _, clf = _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    reader = score_snapshot(con, features, batch_size=16, backfill_days=2,
+                            scored_at=datetime(2026, 10, 31, 6))
+    assert reader.schema == SCORE_SCHEMA
+    scores = reader.read_all()
+    assert scores.num_rows == 100  # two dates x 50 accounts, in batches of 16
+    assert set(scores.column("as_of_date").to_pylist()) == {DATES[1], DATES[2]}
+    assert set(scores.column("model_version").to_pylist()) == {"v1"}
+    x = con.execute("""select f_a, f_b from features where as_of_date >= date '2026-10-29'
+                       order by as_of_date, account_id""").df()
+    matrix = x.to_numpy(dtype=np.float32, na_value=np.nan)
+    assert np.isnan(matrix).any()  # nulls reach the model as NaN, as at training
+    ordered = scores.sort_by([("as_of_date", "ascending"), ("account_id", "ascending")])
+    np.testing.assert_allclose(ordered.column("bot_probability").to_numpy(),
+                               clf.predict_proba(matrix)[:, 1], rtol=1e-5, atol=1e-6)
+    decisions = ordered.column("decision").to_numpy(zero_copy_only=False)
+    p = ordered.column("bot_probability").to_numpy()
+    assert (decisions == np.where(p >= 0.9, "action", np.where(p >= 0.5, "review", "none"))).all()
+    con.close()
+
+
+def test_score_snapshot_without_registry_is_empty(tmp_path):
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    reader = score_snapshot(con, _features(con))
+    assert reader.schema == SCORE_SCHEMA and reader.read_all().num_rows == 0
+    con.close()
+
+
+def test_score_snapshot_fails_before_any_row_on_bad_model_or_features(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    folder, _ = _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    con.execute("alter table features alter f_b type integer")
+    with pytest.raises(BotsiftError, match="f_b .* has type INTEGER, but model v1 was trained on DOUBLE"):
+        score_snapshot(con, con.table("features"))
+    con.execute("alter table features drop column f_b")
+    with pytest.raises(BotsiftError, match="feature column f_b is missing"):
+        score_snapshot(con, con.table("features"))
+    features = _features(con)
+    onnx = folder / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes()[:-1])
+    with pytest.raises(BotsiftError, match="does not match its recorded sha256"):
+        score_snapshot(con, features)
+    con.close()
+
+
+def test_dbt_score_model_reraises_user_errors_as_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "tracebacklimit", 1000, raising=False)
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0)  # registered, not promoted
+    con = duckdb.connect(str(wh))
+    with pytest.raises(BotsiftError, match="no active model") as info:
+        dbt_score_model(con, _features(con), this=None, batch_size="8", backfill_days="1")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert sys.tracebacklimit == 0  # dbt prints the message without the stack
+    con.close()
