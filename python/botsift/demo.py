@@ -6,9 +6,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
-from botsift.project import artifacts_dir, expectations_dir, project_dir, run_dbt, warehouse_path
+from botsift.project import (
+    artifacts_dir,
+    connect_warehouse,
+    expectations_dir,
+    project_dir,
+    run_dbt,
+    warehouse_path,
+)
 
 __all__ = ["BI_QUERY", "DemoSummary", "run_demo", "summarize_warehouse"]
 
@@ -36,7 +41,7 @@ class DemoSummary:
 
 def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
     """Return (schema, table, rows) for every table in the warehouse, raw first."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_warehouse(path, read_only=True)
     try:
         tables = con.sql(
             "select schema_name, table_name from duckdb_tables() where not internal "
@@ -50,7 +55,7 @@ def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
 
 
 def _outcomes(path: Path, summary: DemoSummary) -> None:
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_warehouse(path, read_only=True)
     try:
         latest = ("from marts.fct_bot_scores where deployment_status = 'active' and "
                   "model_version = ? and as_of_date = (select max(as_of_date) from marts.fct_bot_scores)")

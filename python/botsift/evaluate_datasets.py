@@ -62,6 +62,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from botsift.accounts_loader import AccountMapping, parse_accounts
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 
 __all__ = [
     "METRICS",
@@ -228,8 +229,6 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
     """Load into a temporary warehouse and build the feature mart with dbt."""
     import os
 
-    import duckdb
-
     from botsift.accounts_loader import load_accounts
     from botsift.manifest import FEATURE_MODEL, column_roles, load_manifest
     from botsift.project import project_dir, run_dbt
@@ -253,7 +252,7 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
         else:
             os.environ["BOTSIFT_WAREHOUSE"] = old
     features = column_roles(load_manifest(root), FEATURE_MODEL)["feature"]
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         cols = ", ".join(f"f.{c}" for c in features)
         frame = con.execute(f"""

@@ -11,10 +11,11 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+
+from botsift.project import connect_warehouse
 
 __all__ = ["EVALUATION_TABLE", "CALIBRATION_TABLE", "weighted_average_precision",
            "bootstrap_pr_auc", "metric_rows", "calibration_rows", "write_evaluation"]
@@ -161,7 +162,7 @@ def calibration_rows(*, model_version: str, model_segment: str, model_name: str,
 def write_evaluation(warehouse: Path, model_version: str, metric_rows_: list[tuple],
                      calibration_rows_: list[tuple]) -> None:
     """Replace this model version's rows in the evaluation and calibration tables."""
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     try:
         con.execute("create schema if not exists marts")
         con.execute(f"""create table if not exists {EVALUATION_TABLE} (

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 from botsift.errors import BotsiftError
 from botsift.manifest import training_roles
+from botsift.project import connect_warehouse
 
 __all__ = ["TRAINING_MODEL", "TRAINING_TABLE", "SPLITS", "TrainingExamples",
            "load_training_examples"]
@@ -163,9 +163,6 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
     if label_sources and source_col is None:
         raise BotsiftError(f"{TRAINING_MODEL} has no info column label_source to filter on")
 
-    if not Path(warehouse).is_file():
-        raise BotsiftError(f"warehouse {warehouse} not found: run `botsift simulate` and "
-                           "`dbt build` first, or set BOTSIFT_WAREHOUSE")
     cols = [*keys, *roles["segment"], label, split, group, weight, *features]
     if source_col:
         cols.append(source_col)
@@ -175,7 +172,7 @@ def load_training_examples(warehouse: Path, manifest: dict, *,
     if label_sources:
         where = f' where "{source_col}" in ({", ".join("?" for _ in label_sources)})'
         params = list(label_sources)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         exists = con.execute(
             "select count(*) from information_schema.tables "

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from botsift.errors import BotsiftError
 from botsift.manifest import FEATURE_MODEL, column_roles, load_manifest
+from botsift.project import connect_warehouse
 
 __all__ = ["FeatureSeparation", "feature_separation"]
 
@@ -70,10 +71,7 @@ def feature_separation(warehouse: Path, root: Path, *, source: str = "labels") -
                "where f.as_of_date = (select max(as_of_date) from marts.fct_account_features)")
     else:
         raise BotsiftError(f"unknown source {source!r}: use labels or truth")
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         data = con.sql(sql).fetchnumpy()
     except duckdb.CatalogException as exc:

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from botsift.errors import BotsiftError
 
+if TYPE_CHECKING:
+    import duckdb
+
 __all__ = ["project_dir", "warehouse_path", "artifacts_dir", "expectations_dir", "dbt_env",
-           "run_dbt"]
+           "run_dbt", "connect_warehouse"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,47 @@ def warehouse_path(root: Path | None = None) -> Path:
         p = Path(env)
         return p if p.is_absolute() else (root or project_dir()) / p
     return (root or project_dir()) / "warehouse" / "botsift.duckdb"
+
+
+def connect_warehouse(warehouse: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB warehouse, turning what a user can cause into one clear error.
+
+    Parameters
+    ----------
+    warehouse : Path
+        The DuckDB file. Opened for writing, it (and its folder) is created if missing.
+    read_only : bool
+        Open without writing; the file must exist.
+
+    Raises
+    ------
+    BotsiftError
+        If a read-only warehouse does not exist, another process holds the file's lock (DuckDB
+        allows one writing process, and ``dbt build`` holds the lock until it ends), or DuckDB
+        cannot open the file.
+    """
+    import duckdb
+
+    warehouse = Path(warehouse)
+    if read_only and not warehouse.is_file():
+        raise BotsiftError(f"warehouse {warehouse} not found: run `botsift simulate` (or "
+                           "`botsift load-accounts`) and `dbt build` first, or set BOTSIFT_WAREHOUSE")
+    if not read_only:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(warehouse), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
+        pid = re.search(r"\(PID (\d+)\)", str(exc))
+        holder = f" (PID {pid.group(1)})" if pid else ""
+        raise BotsiftError(
+            f"warehouse {warehouse} is locked by another process{holder}: DuckDB lets one "
+            "process at a time open a file for writing, and a `dbt build` holds the lock until "
+            "it finishes; wait for it (or close the notebook or shell using the file) and run "
+            "this again") from None
+    except duckdb.Error as exc:
+        raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
 
 
 def artifacts_dir(root: Path | None = None) -> Path:

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.registry_tables import ensure_registry_tables
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
@@ -129,7 +130,7 @@ def _now() -> datetime:
 
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     ensure_registry_tables(con, (VERSIONS_TABLE, EVENTS_TABLE))
     return con
 

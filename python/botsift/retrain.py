@@ -19,11 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from botsift import registry
 from botsift.errors import BotsiftError
-from botsift.project import run_dbt
+from botsift.project import connect_warehouse, run_dbt
 from botsift.train import TrainingResult, train_models
 
 __all__ = ["SHADOW_OUTCOMES", "ShadowDay", "ShadowReview", "deployed_version", "review_shadow",
@@ -153,7 +151,7 @@ def start_retrain(warehouse: Path, root: Path, artifacts_dir: Path, *, build: bo
 
 
 def _judged_days(warehouse: Path, shadow: str) -> list[ShadowDay]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         exists = con.execute("select count(*) from duckdb_tables() where schema_name = "
                              "'monitoring' and table_name = 'mon_shadow_outcomes'").fetchall()

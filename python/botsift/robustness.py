@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.registry import GLOBAL_SEGMENT, VERSIONS_TABLE, load_active
 from botsift.scoring import verify_model_file
 
@@ -213,7 +214,7 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
     """
     if not Path(warehouse).is_file():
         raise BotsiftError(f"warehouse {warehouse} not found")
-    con = duckdb.connect(str(warehouse), read_only=not write)
+    con = connect_warehouse(warehouse, read_only=not write)
     try:
         version, onnx_bytes, card, action, review = _model(con, warehouse, model_version)
         features = list(card["features"])

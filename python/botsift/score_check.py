@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
 from botsift.scoring import decide
 
@@ -70,9 +71,7 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
         If there is nothing to check (no registry, no active model, no scores) or a model
         file fails its sha256.
     """
-    if not Path(warehouse).is_file():
-        raise BotsiftError(f"warehouse {warehouse} not found")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         try:
             models = con.execute(

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.schema import (
     INTERACTION_ACTIONS,
     LOGIN_RESULTS,
@@ -855,15 +856,7 @@ def _insert_sql(table: str, loaded: str) -> str:
 @contextmanager
 def _connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for writing; a lock held elsewhere becomes a BotsiftError."""
-    warehouse = Path(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.IOException as exc:
-        raise BotsiftError(
-            f"cannot open warehouse {warehouse}: it is probably locked by another process "
-            f"(a dbt run, a notebook); close that process and try again. DuckDB said: {exc}"
-        ) from None
+    con = connect_warehouse(warehouse)
     try:
         con.execute("set preserve_insertion_order = false")
         con.execute("set memory_limit = '3GB'")

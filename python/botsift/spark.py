@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.schema import RAW_SCHEMA, RAW_TABLES
 
 __all__ = ["SPARK_CONF", "spark_dir", "spark_conf", "export_raw", "load_raw_into_spark",
@@ -97,13 +98,12 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
     BotsiftError
         If the warehouse does not exist or lacks a raw table.
     """
-    import duckdb
 
     if not warehouse.is_file():
         raise BotsiftError(f"no warehouse at {warehouse}: run `botsift simulate` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     try:
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]
@@ -327,10 +327,9 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
     list of TableComparison
         One per relation, in schema and name order.
     """
-    import duckdb
 
     root = (root or spark_dir()).resolve()
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_warehouse(warehouse, read_only=True)
     spark = _session(root)
     results: list[TableComparison] = []
     try:

@@ -45,6 +45,7 @@ from botsift.models import (
     tune_family,
 )
 from botsift.prior import balanced_sample_weight, correct_probability, odds_factor
+from botsift.project import connect_warehouse
 from botsift.thresholds import Thresholds, select_thresholds
 
 __all__ = ["TrainingResult", "train_models", "new_model_version", "uninformative_features"]
@@ -498,11 +499,10 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
     sample of accounts when that is more than ``max_rows`` rows), with the version's own
     global scores on it.
     """
-    import duckdb
 
     from botsift.drift import build_reference, load_reference_frame
 
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     try:
         exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
                              "and table_name = 'fct_account_features'").fetchall()[0][0]

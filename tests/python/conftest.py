@@ -1,6 +1,10 @@
-"""Shared fixtures: a synthetic training table in a temp project, and one trained version."""
+"""Shared fixtures: a synthetic training table in a temp project, one trained version, and a
+warehouse file locked by another process."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,6 +31,22 @@ def examples_table() -> pa.Table:
     """6,000 rows, 3% bots in the population, humans down-sampled to half."""
     return make_training_examples(6000, positives_share=0.03, negative_rate=0.5,
                                   separation=2.0, seed=7)
+
+
+@pytest.fixture
+def locked_warehouse(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """(path, pid): a warehouse file another process holds open for writing, as `dbt build` does."""
+    path = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield path, holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture

@@ -68,3 +68,13 @@ def test_train_promote_rollback(project, monkeypatch):
     assert res.exit_code == 1 and "not registered" in res.output
     res = runner.invoke(cli.app, ["models", "rollback"])
     assert res.exit_code == 1 and "no earlier active" in res.output
+
+
+def test_locked_warehouse_is_one_line_not_a_traceback(locked_warehouse):
+    """A `dbt build` holds the warehouse's write lock: commands run meanwhile say so."""
+    wh, pid = locked_warehouse
+    for args in (["models", "list"], ["models", "promote", "v1"], ["score", "--check"]):
+        res = runner.invoke(cli.app, args, env={"BOTSIFT_WAREHOUSE": str(wh), "COLUMNS": "400"})
+        assert res.exit_code == 1, (args, res.output)
+        assert f"is locked by another process (PID {pid})" in res.output, res.output
+        assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ import pytest
 from botsift.errors import BotsiftError
 from botsift.project import (
     artifacts_dir,
+    connect_warehouse,
     dbt_env,
     expectations_dir,
     project_dir,
@@ -65,3 +66,26 @@ def test_run_dbt_failure_is_one_error_with_dbt_output_tail(root: Path) -> None:
         run_dbt(["no-such-command"], root, quiet=True)
     assert str(info.value).splitlines()[-1] == "Error: No such command 'no-such-command'."
     assert (root / "warehouse").is_dir()  # the warehouse folder is made before dbt runs
+
+
+def test_connect_warehouse_names_a_lock_held_elsewhere(locked_warehouse: tuple[Path, int]) -> None:
+    path, pid = locked_warehouse
+    for read_only in (False, True):
+        with pytest.raises(BotsiftError, match=rf"{path} is locked by another process "
+                                               rf"\(PID {pid}\): .*dbt build"):
+            connect_warehouse(path, read_only=read_only)
+
+
+def test_connect_warehouse_read_only_needs_the_file_and_write_creates_it(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "wh.duckdb"
+    with pytest.raises(BotsiftError, match=r"wh.duckdb not found: run `botsift simulate`"):
+        connect_warehouse(path, read_only=True)
+    assert not path.parent.exists()  # a read never creates a warehouse
+    connect_warehouse(path).close()
+    assert path.is_file()
+    con = connect_warehouse(path, read_only=True)
+    assert con.execute("select 42").fetchall() == [(42,)]
+    con.close()
+    path.write_bytes(b"not a duckdb file" * 512)
+    with pytest.raises(BotsiftError, match="cannot open warehouse"):
+        connect_warehouse(path, read_only=True)

@@ -1,8 +1,6 @@
 """Tests for botsift.simulate: determinism, extension, integrity, scenario switches, errors."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -235,16 +233,7 @@ def test_extend_errors(tmp_path: Path) -> None:
         extend_simulation(empty, 0)
 
 
-def test_locked_warehouse_raises(tmp_path: Path) -> None:
-    path = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('ready', flush=True); time.sleep(60)", str(path)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        with pytest.raises(BotsiftError, match="locked by another process"):
-            simulate_platform(replace(CFG, n_accounts=200, days=1), path)
-    finally:
-        holder.kill()
-        holder.wait()
+def test_locked_warehouse_raises(locked_warehouse: tuple[Path, int]) -> None:
+    path, _ = locked_warehouse
+    with pytest.raises(BotsiftError, match="locked by another process"):
+        simulate_platform(replace(CFG, n_accounts=200, days=1), path)
