@@ -57,15 +57,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import yaml  # type: ignore[import-untyped]
 
 from botsift.errors import BotsiftError
+from botsift.project import connect_warehouse
 from botsift.schema import RAW_SCHEMA, RAW_TABLES, raw_ddl
 
 __all__ = [
     "AccountMapping",
+    "FORMATS",
     "LoadSummary",
     "ParsedAccounts",
     "PRESETS",
@@ -78,6 +79,9 @@ __all__ = [
     "snowflake_time",
     "stable_id",
 ]
+
+FORMATS = ("csv", "parquet", "json")
+"""Export file formats ``load-accounts`` reads (``--format``, the mapping's ``format``)."""
 
 log = logging.getLogger(__name__)
 
@@ -408,8 +412,8 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     if not header and not source_columns:
         raise BotsiftError(f"{where}: header: false needs source_columns (the column names in order)")
     fmt = doc.get("format")
-    if fmt not in (None, "csv", "parquet", "json"):
-        raise BotsiftError(f"{where}: format must be csv, parquet or json")
+    if fmt is not None and fmt not in FORMATS:
+        raise BotsiftError(f"{where}: format must be {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
     return AccountMapping(
         name=str(doc.get("name") or (Path(path).stem if path else "identity")),
         columns=columns,
@@ -453,6 +457,8 @@ def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
 
 def _format_of(path: Path, fmt: str | None) -> str:
     if fmt:
+        if fmt not in FORMATS:
+            raise BotsiftError(f"unknown format {fmt!r}: use {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
         return fmt
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
@@ -462,13 +468,22 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return "csv"
 
 
-def _read_file(path: Path, mapping: AccountMapping, fmt: str | None) -> tuple[list[dict[str, Any]], str]:
-    """Read one export file into a list of {source column: raw value} dicts."""
+def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
+               ) -> tuple[list[dict[str, Any]], str, list[str]]:
+    """Read one export file: ({source column: raw value} per row, encoding, column names).
+
+    The column names are the file's own (CSV header, Parquet schema; for JSON the keys its
+    objects use), so a file with a header and no rows still says which columns it has.
+    """
     kind = _format_of(path, fmt or mapping.format)
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist(), "parquet"
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise BotsiftError(f"{path}: not a readable Parquet file ({exc})") from None
+        return table.to_pylist(), "parquet", table.column_names
     raw = path.read_bytes()
     text, encoding = _decode(raw, mapping.fallback_encoding, path.name)
     if kind == "json":
@@ -482,7 +497,7 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None) -> tuple[li
             raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
         if not all(isinstance(r, dict) for r in rows):
             raise BotsiftError(f"{path}: expected JSON objects, one per account")
-        return rows, encoding
+        return rows, encoding, list(dict.fromkeys(k for r in rows for k in r))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     records = list(reader)
     if mapping.header:
@@ -502,7 +517,7 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None) -> tuple[li
         if len(rec) != len(names):
             row["__width__"] = len(rec)
         out.append(row)
-    return out, encoding
+    return out, encoding, names
 
 
 def _expand(paths: Sequence[Path], mapping: AccountMapping) -> list[Path]:
@@ -719,8 +734,11 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
     encodings: dict[str, str] = {}
     seen_columns: set[str] = set()
     for path in files:
-        records, encoding = _read_file(path, mapping, fmt)
+        records, encoding, columns = _read_file(path, mapping, fmt)
         encodings[path.name] = encoding
+        seen_columns.update(columns)
+        if not records:
+            log.warning("%s holds no account rows", path.name)
         file_label = None
         if mapping.label_files:
             matches = [v for k, v in mapping.label_files.items() if Path(path).match(k)]
@@ -729,10 +747,9 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
                                    f"file (it names {', '.join(mapping.label_files)})")
             file_label = matches[0]
         for i, values in enumerate(records, start=1):
-            seen_columns.update(values)
             rows.append(_SourceRow(path.name, i, values, file_label))
         log.info("read %s rows from %s (%s)", f"{len(records):,}", path.name, encoding)
-    if rows and mapping.key_source not in seen_columns:
+    if seen_columns and mapping.key_source not in seen_columns:
         raise BotsiftError(f"the key column {mapping.key_source!r} is not in the export "
                            f"(columns: {', '.join(sorted(c for c in seen_columns if not c.startswith('__'))[:40])})")
     missing = sorted({s.source for s in mapping.columns.values()
@@ -860,7 +877,7 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         label_negative=mapping.label_negative or ("0", "false", "human"),
         delimiter="," if Path(path).suffix.lower() != ".tsv" else "\t",
     )
-    records, _ = _read_file(Path(path), label_mapping, fmt)
+    records, _, _ = _read_file(Path(path), label_mapping, fmt)
     out: dict[str, tuple[int, str, int, str]] = {}
     bad: list[dict[str, Any]] = []
     for i, values in enumerate(records, start=1):
@@ -977,13 +994,7 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
     mapping = mapping or load_mapping()
     now = now or datetime.now(UTC).replace(tzinfo=None)
     parsed = parse_accounts(paths, mapping, fmt=fmt, labels_file=labels_file, now=now)
-    warehouse = Path(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.IOException as exc:
-        raise BotsiftError(f"cannot open warehouse {warehouse}: {exc} (is dbt or another "
-                           "botsift command using it?)") from None
+    con = connect_warehouse(warehouse)
     try:
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for table in RAW_TABLES:

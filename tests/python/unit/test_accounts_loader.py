@@ -345,6 +345,32 @@ def test_missing_key_column_raises(tmp_path: Path) -> None:
         parse_accounts([f], load_mapping())
 
 
+def test_header_only_export_knows_its_columns(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                              ) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("id,created_at,followers_count\n")
+    parsed = parse_accounts([f], load_mapping())
+    assert parsed.rows_read == 0 and parsed.accounts == []
+    assert "x.csv holds no account rows" in caplog.text
+    # created_at and followers_count are in the header: not reported absent
+    assert "'created_at' is not in the export" not in caplog.text
+    assert "'friends_count' is not in the export" in caplog.text
+    f.write_text("handle,created_at\n")
+    with pytest.raises(BotsiftError, match=r"key column 'id' is not in the export \(columns: created_at, handle\)"):
+        parse_accounts([f], load_mapping())
+
+
+def test_unknown_format_and_unreadable_parquet_are_errors(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("id\n1\n")
+    with pytest.raises(BotsiftError, match="unknown format 'xml': use csv, parquet or json"):
+        parse_accounts([f], load_mapping(), fmt="xml")
+    bad = tmp_path / "x.parquet"
+    bad.write_bytes(b"id\n1\n" * 100)
+    with pytest.raises(BotsiftError, match=r"x.parquet: not a readable Parquet file \("):
+        parse_accounts([bad], load_mapping())
+
+
 def test_cli_load_accounts(messy: tuple[Path, Path], tmp_path: Path) -> None:
     from botsift.cli import app
 
