@@ -226,7 +226,11 @@ def _has_warehouse_project() -> bool:
 
 def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMapping,
                         workdir: Path) -> LabelledFeatures:
-    """Load into a temporary warehouse and build the feature mart with dbt."""
+    """Load into a temporary warehouse and build the feature mart with dbt.
+
+    Rows come back ordered by account id: a parallel join returns them in any order, and the
+    shuffled CV folds follow row order, so an unordered read changed the figures run to run.
+    """
     import os
 
     from botsift.accounts_loader import load_accounts
@@ -262,6 +266,7 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
                 on f.account_id = l.account_id
             where f.as_of_date = (select max(as_of_date) from marts.{FEATURE_MODEL})
                 and l.label_source in ('ops_suspended', 'ops_cleared')
+            order by f.account_id
         """).df()
     finally:
         con.close()
