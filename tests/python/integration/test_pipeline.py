@@ -141,3 +141,27 @@ def test_feature_that_counts_a_later_event_fails_the_leak_check(
         "update marts.fct_account_features set count_posts_7d = count_posts_7d + 1 "
         "where as_of_date = (select max(as_of_date) from marts.fct_account_features)",
         "assert_fct_account_features__no_data_after_as_of_date")
+
+
+def test_source_freshness_checks_every_raw_table_by_default(
+        built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dbt source freshness` takes the default selector: it must reach the raw tables, pass on
+    a fresh load, and warn on a stale one (`_loaded_at` two days old)."""
+    import json
+
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(built_warehouse, wh)
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+    target = tmp_path / "target"
+
+    def statuses() -> dict[str, str]:
+        run_dbt(["source", "freshness", "--target-path", str(target)], ROOT, quiet=True)
+        results = json.loads((target / "sources.json").read_text())["results"]
+        return {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in results}
+
+    assert statuses() == dict.fromkeys(
+        ["accounts", "posts", "logins", "follows", "interactions", "ops_reviews"], "pass")
+    con = duckdb.connect(str(wh))
+    con.execute("update raw.posts set _loaded_at = _loaded_at - interval 2 day")
+    con.close()
+    assert statuses()["posts"] == "warn"
