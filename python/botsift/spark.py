@@ -98,7 +98,6 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
     BotsiftError
         If the warehouse does not exist or lacks a raw table.
     """
-
     if not warehouse.is_file():
         raise BotsiftError(f"no warehouse at {warehouse}: run `botsift simulate` first")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -327,7 +326,6 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
     list of TableComparison
         One per relation, in schema and name order.
     """
-
     root = (root or spark_dir()).resolve()
     con = connect_warehouse(warehouse, read_only=True)
     spark = _session(root)

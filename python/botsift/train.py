@@ -499,7 +499,6 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
     sample of accounts when that is more than ``max_rows`` rows), with the version's own
     global scores on it.
     """
-
     from botsift.drift import build_reference, load_reference_frame
 
     con = connect_warehouse(warehouse)
