@@ -126,6 +126,27 @@ def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[st
     assert _scores(crashed) == _scores(clean)
 
 
+@pytest.mark.parametrize("corruption", [
+    "delete from marts.ml_bot_scores where rowid = (select min(rowid) from marts.ml_bot_scores "
+    "where as_of_date = (select max(as_of_date) from marts.ml_bot_scores))",
+    "update marts.ml_bot_scores set account_id = account_id + 1000000000 where rowid = "
+    "(select min(rowid) from marts.ml_bot_scores where as_of_date = "
+    "(select max(as_of_date) from marts.ml_bot_scores))",
+])
+def test_latest_snapshot_reconciles_scores_with_features(scored: dict[str, Path],
+                                                         corruption: str) -> None:
+    """Counts in = counts out: a score lost or moved to another account fails the build."""
+    test = "assert_ml_bot_scores__latest_snapshot_fully_scored"
+    rc, out = dbt(["test", "--select", test], scored["wh"], scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    wh = _copy(scored, "lost_score")
+    con = duckdb.connect(str(wh))
+    con.execute(corruption)
+    con.close()
+    rc, out = dbt(["test", "--select", test], wh, scored["artifacts"], scored["target"])
+    assert rc != 0 and f"FAIL 1 {test}" in " ".join(out.split()), out[-3000:]
+
+
 def _fails_naming(out: str, rc: int, needle: str) -> None:
     assert rc != 0
     lines = [ln for ln in out.splitlines() if needle in ln]
