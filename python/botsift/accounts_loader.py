@@ -82,6 +82,7 @@ __all__ = [
 
 FORMATS = ("csv", "parquet", "json")
 """Export file formats ``load-accounts`` reads (``--format``, the mapping's ``format``)."""
+_FORMAT_CHOICES = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +414,7 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         raise BotsiftError(f"{where}: header: false needs source_columns (the column names in order)")
     fmt = doc.get("format")
     if fmt is not None and fmt not in FORMATS:
-        raise BotsiftError(f"{where}: format must be {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+        raise BotsiftError(f"{where}: format must be {_FORMAT_CHOICES}")
     return AccountMapping(
         name=str(doc.get("name") or (Path(path).stem if path else "identity")),
         columns=columns,
@@ -458,7 +459,7 @@ def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
 def _format_of(path: Path, fmt: str | None) -> str:
     if fmt:
         if fmt not in FORMATS:
-            raise BotsiftError(f"unknown format {fmt!r}: use {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+            raise BotsiftError(f"unknown format {fmt!r}: use {_FORMAT_CHOICES}")
         return fmt
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):

@@ -98,12 +98,10 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
     BotsiftError
         If the warehouse does not exist or lacks a raw table.
     """
-    if not warehouse.is_file():
-        raise BotsiftError(f"no warehouse at {warehouse}: run `botsift simulate` first")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     con = connect_warehouse(warehouse, read_only=True)
+    counts: dict[str, int] = {}
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]
         ).fetchall()}
