@@ -16,7 +16,11 @@ Throughput, side by side in one run, on the latest snapshot's rows:
   for the deployed ensemble and for a logistic regression alone (same features);
 * ``raw``: onnxruntime on float32 numpy matrices of the same rows already in memory, in
   batches of the same size, routed as deployed (each region model on its region's rows, the
-  global model on the rest); building and splitting the matrices is not timed;
+  global model on the rest); building and splitting the matrices is not timed. Sessions
+  with onnxruntime's default threads (each run split across every core), run one after the
+  other: onnxruntime as one would call it;
+* ``raw_parallel``: the same matrices through the product's single-thread sessions, one
+  matrix per core at a time (the scheme the warehouse path uses): its ceiling;
 * ``no_write``: the warehouse path with its score batches dropped instead of written (reading,
   matrices and onnxruntime only): how close any write could get to raw;
 * ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -47,7 +52,7 @@ import duckdb
 import numpy as np
 
 from botsift.project import dbt_env, project_dir
-from botsift.scoring import DeployedModel, feature_matrix
+from botsift.scoring import DeployedModel, default_workers, feature_matrix
 from botsift.scoring_model import deployed_models, score_snapshot
 
 log = logging.getLogger("bench_scoring")
@@ -123,14 +128,21 @@ def score_snapshot_with(con, features, models, batch):  # type: ignore[no-untype
 
 
 def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
-              batch: int) -> tuple[float, int]:
+              batch: int, *, parallel: bool = False) -> tuple[float, int]:
     """Seconds for onnxruntime alone on the latest snapshot's rows, routed as deployed.
 
     Each batch's rows are split, before the clock starts, into one contiguous float32
     matrix per model (a region's rows to its region model, the rest to the global one), so
     only ``InferenceSession.run`` is timed: the same models on the same rows as the
     warehouse path, with none of its reading, routing or writing.
+
+    ``parallel=False`` is onnxruntime as one would call it: one session per model with its
+    default threads (every core splits each run), spinning off, the matrices run one after
+    the other. ``parallel=True`` is onnxruntime the way the product calls it: the product's
+    single-thread sessions, one matrix per core at a time (the ceiling of that scheme).
     """
+    import onnxruntime as ort
+
     latest = con.execute(f"select max(as_of_date) from {relation}").fetchall()[0][0]
     features = models[0].features
     reader = (con.table(relation).filter(f"as_of_date = date '{latest}'")
@@ -151,11 +163,26 @@ def _raw_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[Deploy
         if rest.any():
             work.append((glob, np.ascontiguousarray(matrix[rest])))
         rows += len(matrix)
-    sessions = {id(m): (m.session(), m.session().get_inputs()[0].name) for m in models}
+    if parallel:
+        sessions = {id(m): m.session() for m in models}
+    else:
+        opts = ort.SessionOptions()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sessions = {id(m): ort.InferenceSession(m.onnx_path.read_bytes(), sess_options=opts,
+                                                providers=["CPUExecutionProvider"])
+                    for m in models}
+
+    def run(item: tuple[DeployedModel, np.ndarray]) -> None:
+        sess = sessions[id(item[0])]
+        sess.run(["probabilities"], {sess.get_inputs()[0].name: item[1]})
+
     t0 = time.perf_counter()
-    for m, sub in work:
-        sess, name = sessions[id(m)]
-        sess.run(["probabilities"], {name: sub})
+    if parallel:
+        with ThreadPoolExecutor(default_workers()) as pool:
+            list(pool.map(run, work))
+    else:
+        for item in work:
+            run(item)
     return time.perf_counter() - t0, rows
 
 
@@ -255,19 +282,22 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
     con.execute("drop table main.features_source")
     con.execute("create or replace table features as select * from marts.fct_account_features")
     for name, models in (("ensemble", active), ("logistic_regression", [lr])):
-        raw_s, n = 0.0, 0
-        raw = []
+        n = 0
+        raw, raw_par = [], []
         for _ in range(args.repeats):
             s, n = _raw_path(con, "features", models, args.batch_size)
             raw.append(s)
-        raw_s = statistics.median(raw)
+            raw_par.append(_raw_path(con, "features", models, args.batch_size, parallel=True)[0])
+        raw_s, raw_par_s = statistics.median(raw), statistics.median(raw_par)
         wh_s = _median(lambda m=models: _warehouse_path(con, "features", m, args.batch_size),
                        args.repeats)
         nw_s = _median(lambda m=models: _no_write_path(con, "features", m, args.batch_size),
                        args.repeats)
         result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
+                        "raw_parallel_rows_per_s": round(n / raw_par_s),
                         "warehouse_rows_per_s": round(n / wh_s),
                         "warehouse_over_raw": round(raw_s / wh_s, 3),
+                        "warehouse_over_raw_parallel": round(raw_par_s / wh_s, 3),
                         "no_write_rows_per_s": round(n / nw_s),
                         "no_write_over_raw": round(raw_s / nw_s, 3)}
         log.info("%s: %s", name, result[name])

@@ -96,7 +96,8 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
 
 def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
                    this: str | None = None, batch_size: int = 65_536,
-                   backfill_days: int = 1, scored_at: datetime | None = None) -> pa.RecordBatchReader:
+                   backfill_days: int = 1, scored_at: datetime | None = None,
+                   workers: int | None = None) -> pa.RecordBatchReader:
     """Score feature snapshots with every deployed model, lazily, batch by batch.
 
     Parameters
@@ -107,6 +108,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         The feature relation (``fct_account_features``).
     this : str, optional
         The existing score table on an incremental run.
+    workers : int, optional
+        Batches scored at a time (default: one per core; see :func:`botsift.scoring.score_batches`).
 
     Returns
     -------
@@ -136,7 +139,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
              ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
     reader = features.filter(f"as_of_date in ({date_list})").project(cols).to_arrow_reader(batch_size)
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
-    out = score_reader(reader, models, scored_at)
+    out = score_reader(reader, models, scored_at, workers=workers)
     if fail_after:
         out = _failing(out, fail_after)
     return out
@@ -144,7 +147,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
 
 def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
                     this: str | None, batch_size: int | str | None,
-                    backfill_days: int | str | None) -> pa.RecordBatchReader:
+                    backfill_days: int | str | None,
+                    workers: int | str | None = None) -> pa.RecordBatchReader:
     """Entry point of the ``ml_bot_scores`` dbt model.
 
     A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as
@@ -153,7 +157,8 @@ def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRel
     """
     try:
         return score_snapshot(con, features, this=this, batch_size=int(batch_size or 65_536),
-                              backfill_days=int(backfill_days or 1))
+                              backfill_days=int(backfill_days or 1),
+                              workers=int(workers or 0) or None)
     except BotsiftError as exc:
         sys.tracebacklimit = 0
         raise BotsiftError(str(exc)) from None

@@ -10,6 +10,7 @@ def model(dbt, session):
     )
     batch_size = dbt.config.get("batch_size")
     backfill_days = dbt.config.get("backfill_days")
+    workers = dbt.config.get("workers")
     features = dbt.ref("fct_account_features")
 
     from botsift.scoring_model import dbt_score_model
@@ -20,4 +21,5 @@ def model(dbt, session):
         this=str(dbt.this) if dbt.is_incremental else None,
         batch_size=batch_size,
         backfill_days=backfill_days,
+        workers=workers,
     )

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 BAD = {
     "split_train_share": 0.8, "split_validation_share": 0.25,
-    "negative_sample_rate": 0, "score_batch_size": 0, "max_accounts_per_identifier": 1,
+    "negative_sample_rate": 0, "score_batch_size": 0, "score_workers": -1, "max_accounts_per_identifier": 1,
     "drift_psi_threshold": "high", "imbalance_strategy": "smote", "drift_severity": "fatal",
     "positive_review_decisions": ["suspended_spam", "cleared"],
     "fairness_label_sources": ["ops_suspended", "rumour"], "monitoring_label_sources": [],
@@ -26,6 +26,7 @@ EXPECTED = [
     "split_train_share + split_validation_share = 1.05: must be below 1",
     "negative_sample_rate = 0: must be a number in (0, 1]",
     "score_batch_size = 0: must be a whole number >= 1",
+    "score_workers = -1: must be a whole number >= 0",
     "max_accounts_per_identifier = 1: must be a whole number >= 2",
     "drift_psi_threshold = high: must be a number above 0",
     "imbalance_strategy = 'smote': use one of auto, none, class_weights, downsample_majority",

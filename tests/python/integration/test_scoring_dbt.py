@@ -113,8 +113,10 @@ def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[st
     clean, crashed = scored["tmp"] / "clean.duckdb", scored["tmp"] / "crashed.duckdb"
     shutil.copy(base, clean)
     shutil.copy(base, crashed)
-    small = ["--vars", "{score_batch_size: 500}"]
-    rc, out = dbt(["run", "--select", "ml_bot_scores", *small], clean, scored["artifacts"], scored["target"])
+    # the uninterrupted run scores one batch at a time, the crashed one and its rerun three
+    one = ["--vars", "{score_batch_size: 500, score_workers: 1}"]
+    small = ["--vars", "{score_batch_size: 500, score_workers: 3}"]
+    rc, out = dbt(["run", "--select", "ml_bot_scores", *one], clean, scored["artifacts"], scored["target"])
     assert rc == 0, out[-3000:]
     rc, out = dbt(["run", "--select", "ml_bot_scores", *small], crashed, scored["artifacts"],
                   scored["target"], BOTSIFT_FAIL_AFTER_BATCHES="3")
