@@ -265,7 +265,7 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
     the global model of that status. Text columns are built from integer codes, so the
     per-row Python work is limited to the explanations of flagged rows.
 
-    ``workers`` batches (default: one per core) are scored at a time on a thread pool, each
+    ``workers`` batches (None or 0: one per core) are scored at a time on a thread pool, each
     on one onnxruntime thread; at most ``workers + 1`` batches are in flight, so memory stays
     bounded by the batch size.
     """

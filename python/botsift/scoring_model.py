@@ -109,7 +109,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     this : str, optional
         The existing score table on an incremental run.
     workers : int, optional
-        Batches scored at a time (default: one per core; see :func:`botsift.scoring.score_batches`).
+        Batches scored at a time (None or 0: one per core; see :func:`botsift.scoring.score_batches`).
 
     Returns
     -------
@@ -158,7 +158,7 @@ def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRel
     try:
         return score_snapshot(con, features, this=this, batch_size=int(batch_size or 65_536),
                               backfill_days=int(backfill_days or 1),
-                              workers=int(workers or 0) or None)
+                              workers=int(workers or 0))
     except BotsiftError as exc:
         sys.tracebacklimit = 0
         raise BotsiftError(str(exc)) from None
