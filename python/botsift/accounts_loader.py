@@ -995,7 +995,7 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
     mapping = mapping or load_mapping()
     now = now or datetime.now(UTC).replace(tzinfo=None)
     parsed = parse_accounts(paths, mapping, fmt=fmt, labels_file=labels_file, now=now)
-    con = connect_warehouse(warehouse)
+    con = connect_warehouse(warehouse, create=True)
     try:
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for table in RAW_TABLES:

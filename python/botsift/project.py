@@ -55,31 +55,36 @@ def warehouse_path(root: Path | None = None) -> Path:
     return (root or project_dir()) / "warehouse" / "botsift.duckdb"
 
 
-def connect_warehouse(warehouse: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect_warehouse(warehouse: Path, *, read_only: bool = False,
+                      create: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB warehouse, turning what a user can cause into one clear error.
 
     Parameters
     ----------
     warehouse : Path
-        The DuckDB file. Opened for writing, it (and its folder) is created if missing.
+        The DuckDB file.
     read_only : bool
-        Open without writing; the file must exist.
+        Open without writing.
+    create : bool
+        Create the file (and its folder) if missing: only the commands that write raw tables
+        into a new warehouse (simulate, load-accounts). Every other command needs a built
+        warehouse, and a mistyped path must not become a new, empty one.
 
     Raises
     ------
     BotsiftError
-        If a read-only warehouse does not exist, another process holds the file's lock (DuckDB
+        If the warehouse does not exist (and ``create`` is not set), another process holds the file's lock (DuckDB
         allows one writing process, and ``dbt build`` holds the lock until it ends), or DuckDB
         cannot open the file.
     """
     import duckdb
 
     warehouse = Path(warehouse)
-    if read_only and not warehouse.is_file():
+    if create and not read_only:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    elif not warehouse.is_file():
         raise BotsiftError(f"warehouse {warehouse} not found: run `botsift simulate` (or "
                            "`botsift load-accounts`) and `dbt build` first, or set BOTSIFT_WAREHOUSE")
-    if not read_only:
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
         return duckdb.connect(str(warehouse), read_only=read_only)
     except duckdb.IOException as exc:

@@ -129,8 +129,9 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = connect_warehouse(warehouse)
+def _connect(warehouse: Path, *, create: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the registry tables; only ``register`` may create the file."""
+    con = connect_warehouse(warehouse, create=create)
     ensure_registry_tables(con, (VERSIONS_TABLE, EVENTS_TABLE))
     return con
 
@@ -173,7 +174,7 @@ def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
     if not cards[0].is_file():
         raise BotsiftError(f"{folder} holds no {CARD_NAME}: not a model version folder")
     at = _now()
-    con = _connect(warehouse)
+    con = _connect(warehouse, create=True)
     try:
         if con.execute(f"select count(*) from {VERSIONS_TABLE} where model_version = ?",
                        [version]).fetchall()[0][0]:

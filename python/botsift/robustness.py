@@ -212,8 +212,6 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
         If the warehouse, the model or the split's rows are missing, or a model feature is
         not a column of the training table.
     """
-    if not Path(warehouse).is_file():
-        raise BotsiftError(f"warehouse {warehouse} not found")
     con = connect_warehouse(warehouse, read_only=not write)
     try:
         version, onnx_bytes, card, action, review = _model(con, warehouse, model_version)

@@ -855,8 +855,8 @@ def _insert_sql(table: str, loaded: str) -> str:
 
 @contextmanager
 def _connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse for writing; a lock held elsewhere becomes a BotsiftError."""
-    con = connect_warehouse(warehouse)
+    """Open (or create) the warehouse for writing; a lock held elsewhere becomes a BotsiftError."""
+    con = connect_warehouse(warehouse, create=True)
     try:
         con.execute("set preserve_insertion_order = false")
         con.execute("set memory_limit = '3GB'")

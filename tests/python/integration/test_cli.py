@@ -78,3 +78,15 @@ def test_locked_warehouse_is_one_line_not_a_traceback(locked_warehouse):
         assert res.exit_code == 1, (args, res.output)
         assert f"is locked by another process (PID {pid})" in res.output, res.output
         assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_a_mistyped_warehouse_is_named_and_not_created(tmp_path):
+    """Only simulate and load-accounts create a warehouse: elsewhere a wrong path is an error."""
+    wh = tmp_path / "typo" / "wh.duckdb"
+    for args in (["models", "list"], ["models", "promote", "v1"], ["models", "rollback"],
+                 ["retrain"], ["robustness"], ["score", "--check"]):
+        res = runner.invoke(cli.app, args, env={"BOTSIFT_WAREHOUSE": str(wh), "COLUMNS": "400"})
+        assert res.exit_code == 1, (args, res.output)
+        assert f"warehouse {wh} not found" in res.output, (args, res.output)
+        assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+        assert not wh.parent.exists(), args

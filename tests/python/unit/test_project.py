@@ -76,12 +76,13 @@ def test_connect_warehouse_names_a_lock_held_elsewhere(locked_warehouse: tuple[P
             connect_warehouse(path, read_only=read_only)
 
 
-def test_connect_warehouse_read_only_needs_the_file_and_write_creates_it(tmp_path: Path) -> None:
+def test_connect_warehouse_needs_the_file_unless_told_to_create_it(tmp_path: Path) -> None:
     path = tmp_path / "new" / "wh.duckdb"
-    with pytest.raises(BotsiftError, match=r"wh.duckdb not found: run `botsift simulate`"):
-        connect_warehouse(path, read_only=True)
-    assert not path.parent.exists()  # a read never creates a warehouse
-    connect_warehouse(path).close()
+    for read_only in (True, False):
+        with pytest.raises(BotsiftError, match=r"wh.duckdb not found: run `botsift simulate`"):
+            connect_warehouse(path, read_only=read_only)
+        assert not path.parent.exists()  # a mistyped path never becomes a new warehouse
+    connect_warehouse(path, create=True).close()
     assert path.is_file()
     con = connect_warehouse(path, read_only=True)
     assert con.execute("select 42").fetchall() == [(42,)]
