@@ -75,7 +75,10 @@ def feature_separation(warehouse: Path, root: Path, *, source: str = "labels") -
     try:
         data = con.sql(sql).fetchnumpy()
     except duckdb.CatalogException as exc:
-        raise BotsiftError(f"{exc}".splitlines()[0] + ": run `dbt build` first") from None
+        what = str(exc).splitlines()[0].removeprefix("Catalog Error: ").rstrip(".!")
+        hint = ("--source truth needs a simulated warehouse" if "_simulation_truth" in what
+                else "run `dbt build` first")
+        raise BotsiftError(f"{warehouse}: {what}: {hint}") from None
     finally:
         con.close()
     data = {k: np.ma.filled(np.ma.asarray(v, dtype=np.float64), np.nan) for k, v in data.items()}

@@ -59,5 +59,11 @@ def test_one_class_unknown_source_and_unbuilt_warehouse_are_errors(tmp_path: Pat
         feature_separation(wh, root)
     with pytest.raises(BotsiftError, match="unknown source 'gold'"):
         feature_separation(wh, root, source="gold")
-    with pytest.raises(BotsiftError, match="run `dbt build` first"):
-        feature_separation(wh, root, source="truth")  # no simulator truth in this warehouse
+    with pytest.raises(BotsiftError, match=rf"{wh}: .*fct_account_features does not exist: run `dbt build` first"):
+        feature_separation(wh, root, source="truth")  # no feature mart in this warehouse
+    con = duckdb.connect(str(wh))
+    con.execute("create table marts.fct_account_features as "
+                "select *, 1 as account_id, date '2026-01-01' as as_of_date from marts.ml_training_examples")
+    con.close()
+    with pytest.raises(BotsiftError, match="_simulation_truth.* does not exist.*: --source truth needs a simulated"):
+        feature_separation(wh, root, source="truth")  # built, but not simulated
