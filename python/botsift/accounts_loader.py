@@ -332,6 +332,13 @@ def _label_values(values: Any) -> tuple[str, ...]:
     return tuple(str(v).strip().lower() for v in values)
 
 
+# the shape of each top-level section of a mapping file (scalars are checked where read)
+_SECTION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "columns": dict, "key": (dict, str), "defaults": dict, "label": dict,
+    "files": list, "source_columns": list}
+_KIND_NAMES = {dict: "a mapping", (dict, str): "a column name or a mapping", list: "a list"}
+
+
 def load_mapping(path: Path | None = None, *, preset: str | None = None) -> AccountMapping:
     """Read a mapping YAML file (or a shipped preset).
 
@@ -363,7 +370,10 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         try:
             doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise BotsiftError(f"mapping file {path} is not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise BotsiftError(f"mapping file {path} is not valid YAML{at}: {problem}") from None
     where = f"mapping {path or 'identity'}"
     if not isinstance(doc, dict):
         raise BotsiftError(f"{where}: expected a YAML mapping at the top level")
@@ -372,6 +382,14 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
                           "columns", "defaults", "label"}
     if unknown:
         raise BotsiftError(f"{where}: unknown top-level keys {sorted(unknown)}")
+    for name, kind in _SECTION_TYPES.items():
+        value = doc.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise BotsiftError(f"{where}: {name} must be {_KIND_NAMES[kind]}, "
+                               f"not {type(value).__name__} ({value!r})")
+    label = doc.get("label") or {}
+    if not isinstance(label.get("files") or {}, dict):
+        raise BotsiftError(f"{where}: label.files must be a mapping of file name to label")
     columns: dict[str, ColumnSpec] = {}
     for target, spec in (doc.get("columns") or {}).items():
         if target not in _MAPPABLE:
@@ -405,7 +423,6 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     for c in defaults:
         if c not in _MAPPABLE:
             raise BotsiftError(f"{where}: default for unknown column {c!r}")
-    label = doc.get("label") or {}
     label_files = {str(k): (1 if str(v).lower() in ("1", "bot", "true", "positive") else 0)
                    for k, v in (label.get("files") or {}).items()}
     header = bool(doc.get("header", True))

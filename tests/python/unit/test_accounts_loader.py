@@ -330,12 +330,20 @@ def test_kaggle_preset_keys_on_screen_name() -> None:
     ("key: {source: id, strategy: guess}\n", "strategy"),
     ("key: {source: id}\nheader: false\n", "source_columns"),
     ("key: {source: id}\nbogus: 1\n", "unknown top-level"),
+    ("key: [id\n", r"not valid YAML at line 2, column 1: expected ',' or ']'"),
+    ("key: {source: id}\ncolumns: 5\n", r"columns must be a mapping, not int \(5\)"),
+    ("key: [id]\n", "key must be a column name or a mapping, not list"),
+    ("key: {source: id}\ndefaults: [region]\n", "defaults must be a mapping, not list"),
+    ("key: {source: id}\nfiles: a.csv\n", "files must be a list, not str"),
+    ("key: {source: id}\nlabel: 3\n", "label must be a mapping, not int"),
+    ("key: {source: id}\nlabel: {files: [a.csv]}\n", "label.files must be a mapping"),
 ])
 def test_bad_mappings_raise(tmp_path: Path, text: str, match: str) -> None:
     p = tmp_path / "m.yml"
     p.write_text(text)
-    with pytest.raises(BotsiftError, match=match):
+    with pytest.raises(BotsiftError, match=match) as info:
         load_mapping(p)
+    assert len(str(info.value).splitlines()) == 1  # one line, whatever the YAML parser said
 
 
 def test_missing_key_column_raises(tmp_path: Path) -> None:
