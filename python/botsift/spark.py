@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from botsift.errors import BotsiftError
 from botsift.project import connect_warehouse
 from botsift.schema import RAW_SCHEMA, RAW_TABLES
@@ -101,7 +103,6 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
     con = connect_warehouse(warehouse, read_only=True)
     counts: dict[str, int] = {}
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]
         ).fetchall()}
@@ -109,12 +110,19 @@ def export_raw(warehouse: Path, out_dir: Path, schema: str = RAW_SCHEMA) -> dict
         if missing:
             raise BotsiftError(f"{warehouse} has no {schema}.{', '.join(missing)}: "
                                "load or simulate the raw tables first")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BotsiftError(f"cannot export to {out_dir}: {exc.strerror or exc}") from None
         for table in RAW_TABLES:
             target = out_dir / f"{table}.parquet"
             # Column order of the contract, not of the file: Spark tables match by name anyway.
             cols = ", ".join(f'"{f.name}"' for f in RAW_TABLES[table])
-            con.execute(f"copy (select {cols} from {schema}.{table}) to '{target}' "
-                        "(format parquet, compression zstd)")
+            try:
+                con.execute(f"copy (select {cols} from {schema}.{table}) to '{target}' "
+                            "(format parquet, compression zstd)")
+            except duckdb.IOException as exc:
+                raise BotsiftError(f"cannot write {target}: {str(exc).splitlines()[0]}") from None
             counts[table] = _count(con, f"{schema}.{table}")
             log.info("%s.%s: %d rows -> %s", schema, table, counts[table], target)
     finally:
