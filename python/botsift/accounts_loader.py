@@ -895,7 +895,14 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         label_negative=mapping.label_negative or ("0", "false", "human"),
         delimiter="," if Path(path).suffix.lower() != ".tsv" else "\t",
     )
-    records, _, _ = _read_file(Path(path), label_mapping, fmt)
+    records, _, columns = _read_file(Path(path), label_mapping, fmt)
+    if not records:
+        log.warning("labels file %s holds no label rows", Path(path).name)
+    needed = [c for c in (label_mapping.key_source, label_mapping.label_source) if c not in columns]
+    if columns and needed:
+        shown = ", ".join(sorted(c for c in columns if not c.startswith("__"))[:40])
+        raise BotsiftError(f"labels file {path} has no {' or '.join(repr(c) for c in needed)} "
+                           f"column (columns: {shown}); it needs the export's key and a label")
     out: dict[str, tuple[int, str, int, str]] = {}
     bad: list[dict[str, Any]] = []
     for i, values in enumerate(records, start=1):

@@ -324,6 +324,18 @@ def test_kaggle_preset_keys_on_screen_name() -> None:
     assert not load_mapping(preset="caverlee-2011").header
 
 
+def test_labels_file_without_key_or_label_column_is_an_error(tmp_path: Path, caplog) -> None:
+    (tmp_path / "a.csv").write_text("id,created_at\n1,2015-01-01\n")
+    (tmp_path / "labels.csv").write_text("account,is_bot\n1,1\n")
+    with pytest.raises(BotsiftError, match=r"labels file .*labels.csv has no 'id' or 'label' "
+                                           r"column \(columns: account, is_bot\)"):
+        parse_accounts([tmp_path / "a.csv"], load_mapping(), labels_file=tmp_path / "labels.csv")
+    (tmp_path / "labels.csv").write_text("id,label\n")  # header only: nothing to label
+    parsed = parse_accounts([tmp_path / "a.csv"], load_mapping(), labels_file=tmp_path / "labels.csv")
+    assert parsed.labels == {}
+    assert "labels file labels.csv holds no label rows" in caplog.text
+
+
 @pytest.mark.parametrize(("text", "match"), [
     ("key: {source: id}\ncolumns: {followers: x}\n", "not a raw.accounts column"),
     ("columns: {screen_name: sn}\n", "key"),
