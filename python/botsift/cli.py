@@ -201,10 +201,15 @@ def evaluate(
     if baselines is None:
         guess = paths[0].resolve().parent / "baselines" / "hays2023_tree_scores.csv"
         baselines = guess if guess.is_file() else None
+    elif not baselines.is_file():
+        _run(_fail, f"baselines file {baselines} not found")
+    try:  # before the evaluation, which takes minutes
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _run(_fail, f"cannot write results to {out}: {exc.strerror or exc}")
     result = _run(run_evaluation, paths, train_mp, test_paths=test_on, test_mapping=test_mp,
                   folds=folds, seed=seed, feature_source=features, feature_set=feature_set,
                   baselines=baselines)
-    out.mkdir(parents=True, exist_ok=True)
     stem = (f"evaluate_cv_{result.train}" if result.mode == "cv"
             else f"evaluate_{result.train}_to_{result.test}")
     target = out / f"{stem}_{result.feature_source}_{feature_set}.json"

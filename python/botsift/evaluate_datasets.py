@@ -458,6 +458,11 @@ def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
     for ds in (train, test):
         if ds is not None and ds.labels.nunique() < 2:
             raise BotsiftError(f"{ds.name}: needs both bots and humans, has one class only")
+    if test is None and int(train.labels.value_counts().min()) < folds:
+        counts = train.labels.value_counts()
+        raise BotsiftError(f"{train.name}: {folds} folds need at least {folds} bots and {folds} "
+                           f"humans; it has {int(counts.get(1, 0))} bots and "
+                           f"{int(counts.get(0, 0))} humans")
     candidates = list(train.features.columns)
     informative = informative_features(train.features, candidates)
     if test is not None:

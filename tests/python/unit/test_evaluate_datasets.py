@@ -143,6 +143,23 @@ def test_single_class_and_bad_arguments_raise(tmp_path: Path) -> None:
     with pytest.raises(BotsiftError, match="feature source"):
         frame.to_csv(csv_path, index=False)
         evaluate([csv_path], load_mapping(mapping), feature_source="spark", models=["logistic"])
+    n_bots = int(frame["bot"].sum())
+    with pytest.raises(BotsiftError, match=rf"50 folds need at least 50 bots and 50 humans; "
+                                           rf"it has {n_bots} bots and {40 - n_bots} humans"):
+        evaluate([csv_path], load_mapping(mapping), folds=50, models=["logistic"], feature_source="python")
+
+
+def test_cli_evaluate_checks_baselines_and_out_before_evaluating(tmp_path: Path) -> None:
+    from botsift.cli import app
+
+    csv_path, mapping = _write_synthetic(tmp_path, 40, seed=4)
+    (tmp_path / "a_file").write_text("x")
+    for extra, message in ((["--baselines", str(tmp_path / "nope.csv")], "baselines file"),
+                           (["--out", str(tmp_path / "a_file")], "cannot write results to")):
+        res = CliRunner().invoke(app, ["evaluate", str(csv_path), "--mapping", str(mapping),
+                                       "--features", "python", *extra])
+        assert res.exit_code == 1 and message in res.output, res.output
+        assert "Traceback" not in res.output and "accuracy" not in res.output  # nothing evaluated
 
 
 def test_cli_evaluate_writes_json(tmp_path: Path) -> None:
