@@ -234,7 +234,8 @@ def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dic
     Raises
     ------
     BotsiftError
-        If the version is unknown, already in that status, or ``to`` is not active/shadow.
+        If the version is unknown, already in that status, active when ``to`` is shadow,
+        or ``to`` is not active/shadow.
     """
     if to not in ("active", "shadow"):
         raise BotsiftError(f"promote to {to!r}: use 'active' or 'shadow'")
@@ -244,6 +245,10 @@ def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dic
         mine = _version_rows(con, model_version)
         if all(s == to for s in mine.values()):
             raise BotsiftError(f"model version {model_version} is {to} already")
+        if to == "shadow" and "active" in mine.values():
+            raise BotsiftError(
+                f"model version {model_version} is active: making it shadow would leave no "
+                "active model; promote another version to active (or roll back) first")
         con.execute("begin")
         if to == "active":
             others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}

@@ -83,6 +83,9 @@ def test_shadow_and_errors(tmp_path):
     promote(wh, "v2")
     with pytest.raises(BotsiftError, match="active already"):
         promote(wh, "v2")
+    with pytest.raises(BotsiftError, match="is active: making it shadow would leave no active"):
+        promote(wh, "v2", to="shadow")
+    assert {r["model_version"]: r["status"] for r in list_versions(wh)}["v2"] == "active"
     with pytest.raises(BotsiftError, match="not registered"):
         promote(wh, "nope")
     with pytest.raises(BotsiftError, match="'active' or 'shadow'"):
