@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 
 from botsift.errors import BotsiftError
+from botsift.examples import SPLITS
 from botsift.project import connect_warehouse
 from botsift.registry import GLOBAL_SEGMENT, VERSIONS_TABLE, load_active
 from botsift.scoring import verify_model_file
@@ -131,7 +132,7 @@ def feature_robustness(onnx_bytes: bytes, X: np.ndarray, features: list[str], *,
     if X.ndim != 2 or X.shape[1] != len(features):
         raise BotsiftError(f"feature matrix has shape {X.shape}; expected (n, {len(features)})")
     if len(X) == 0:
-        raise BotsiftError("no rows to perturb: the test split is empty")
+        raise BotsiftError("no rows to perturb: the feature matrix is empty")
     score = _scorer(onnx_bytes)
     base = score(X)
     base_action, base_review = base >= action_threshold, base >= review_threshold
@@ -212,6 +213,11 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
         If the warehouse, the model or the split's rows are missing, or a model feature is
         not a column of the training table.
     """
+    if split not in SPLITS:
+        raise BotsiftError(f"split {split!r}: use one of {', '.join(SPLITS)}")
+    for name, step in (("relative step", relative_step), ("count step", count_step)):
+        if not step > 0:
+            raise BotsiftError(f"{name} {step:g} must be above 0 (each feature is moved up and down by it)")
     con = connect_warehouse(warehouse, read_only=not write)
     try:
         version, onnx_bytes, card, action, review = _model(con, warehouse, model_version)
@@ -230,6 +236,9 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
         df = con.execute(f"select {sel} from marts.ml_training_examples where split = ? "
                          "order by account_id, as_of_date", [split]).df()
         X = df.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not len(X):
+            raise BotsiftError(f"no rows to perturb: the {split} split of "
+                               "marts.ml_training_examples is empty")
         log.info("robustness of %s on %d %s rows, %d features", version, len(X), split,
                  len(features))
         results = feature_robustness(onnx_bytes, X, features, action_threshold=action,

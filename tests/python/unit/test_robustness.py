@@ -57,3 +57,15 @@ def test_empty_or_misshapen_input_is_refused():
     with pytest.raises(BotsiftError, match="empty"):
         feature_robustness(onnx_bytes, X[:0], ["a", "b"], action_threshold=0.9,
                            review_threshold=0.5, model_version="v")
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"split": "holdout"}, "split 'holdout': use one of train, validation, test"),
+    ({"relative_step": 0.0}, "relative step 0 must be above 0"),
+    ({"count_step": -1.0}, "count step -1 must be above 0"),
+])
+def test_bad_split_or_step_is_refused_before_opening_the_warehouse(tmp_path, kwargs, match):
+    from botsift.robustness import run_robustness
+
+    with pytest.raises(BotsiftError, match=match):
+        run_robustness(tmp_path / "never_opened.duckdb", **kwargs)
