@@ -26,6 +26,13 @@ def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise typer.Exit(1) from None
 
 
+def _iso_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BotsiftError(f"{option} {text!r} is not a date YYYY-MM-DD: {exc}") from None
+
+
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -54,7 +61,7 @@ def simulate(
         counts = _run(extend_simulation, target, extend_days)
     else:
         cfg = SimulationConfig(
-            n_accounts=accounts, days=days, start_date=date.fromisoformat(start_date),
+            n_accounts=accounts, days=days, start_date=_run(_iso_date, start_date, "--start-date"),
             bot_share=bot_share, seed=seed, drift_day=None if drift_day < 0 else drift_day,
             biased_region=biased_region,
         )

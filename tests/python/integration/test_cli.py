@@ -90,3 +90,12 @@ def test_a_mistyped_warehouse_is_named_and_not_created(tmp_path):
         assert f"warehouse {wh} not found" in res.output, (args, res.output)
         assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
         assert not wh.parent.exists(), args
+
+
+@pytest.mark.parametrize("start", ["2026-13-45", "yesterday"])
+def test_simulate_names_a_bad_start_date(tmp_path, start):
+    wh = tmp_path / "wh.duckdb"
+    res = runner.invoke(cli.app, ["simulate", "--accounts", "100", "--days", "2",
+                                  "--start-date", start, "--warehouse", str(wh)])
+    assert res.exit_code == 1 and f"--start-date '{start}' is not a date YYYY-MM-DD" in res.output
+    assert "Traceback" not in res.output and not wh.exists()
