@@ -104,6 +104,24 @@ def test_rerun_adds_no_duplicates(scored: dict[str, Path]) -> None:
     assert _scores(wh) == before
 
 
+def test_bi_reads_every_view_under_another_name(scored: dict[str, Path]) -> None:
+    """A BI tool attaches the warehouse under its own alias, or reads a renamed copy."""
+    copy = _copy(scored, "bi_share")  # built as "wh", read as "bi_share" and as "bi"
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{copy}' as bi (read_only)")
+        views = con.execute("select schema_name, view_name from duckdb_views() "
+                            "where database_name = 'bi' and not internal").fetchall()
+        assert ("marts", "fct_bot_scores") in views and len(views) > 5
+        for schema, view in views:  # a three-part name inside a view fails to bind here
+            con.execute(f'select count(*) from bi."{schema}"."{view}"').fetchall()
+        n = con.execute("select count(*) from bi.marts.fct_bot_scores").fetchall()[0][0]
+    finally:
+        con.close()
+    assert n == _one(scored["wh"], "select count(*) from marts.ml_bot_scores") > 0
+    assert _one(copy, "select count(*) from marts.fct_bot_scores") == n
+
+
 def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[str, Path]) -> None:
     base = _copy(scored, "refresh_base")
     extend_simulation(base, 1)
