@@ -344,7 +344,11 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
         ).fetchall()
         for schema, name in relations:
             rel = f"{schema}.{name}"
-            n_duck = _count(con, rel)
+            try:
+                n_duck = _count(con, rel)
+            except duckdb.Error as exc:
+                raise BotsiftError(f"{rel} cannot be read in {warehouse}: "
+                                   f"{str(exc).splitlines()[0]}; rebuild it with `dbt build`") from None
             if not spark.catalog.tableExists(f"{schema}.{name}"):
                 results.append(TableComparison(rel, n_duck, None, False, note="not built on Spark"))
                 continue
