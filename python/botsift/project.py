@@ -66,16 +66,16 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
     read_only : bool
         Open without writing.
     create : bool
-        Create the file (and its folder) if missing: only the commands that write raw tables
-        into a new warehouse (simulate, load-accounts). Every other command needs a built
-        warehouse, and a mistyped path must not become a new, empty one.
+        Create the file (and its folder) if missing: only for writing raw tables into a new
+        warehouse (simulate, load-accounts) and registering a version. Every other command
+        needs a built warehouse, and a mistyped path must not become a new, empty one.
 
     Raises
     ------
     BotsiftError
-        If the warehouse does not exist (and ``create`` is not set), another process holds the file's lock (DuckDB
-        allows one writing process, and ``dbt build`` holds the lock until it ends), or DuckDB
-        cannot open the file.
+        If the warehouse does not exist (and ``create`` is not set), another process holds
+        the file's lock (DuckDB allows one writing process, and ``dbt build`` holds the lock
+        until it ends), or DuckDB cannot open the file.
     """
     import duckdb
 

@@ -210,8 +210,9 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
     Raises
     ------
     BotsiftError
-        If the warehouse, the model or the split's rows are missing, or a model feature is
-        not a column of the training table.
+        If the split is not train/validation/test or a step is not above 0, the warehouse,
+        the model or the split's rows are missing, or a model feature is not a column of the
+        training table.
     """
     if split not in SPLITS:
         raise BotsiftError(f"split {split!r}: use one of {', '.join(SPLITS)}")
