@@ -68,9 +68,11 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
     Raises
     ------
     BotsiftError
-        If there is nothing to check (no registry, no active model, no scores) or a model
-        file fails its sha256.
+        If ``atol`` is negative, there is nothing to check (no registry, no active model, no
+        scores) or a model file fails its sha256.
     """
+    if not atol >= 0:
+        raise BotsiftError(f"atol {atol:g} must be 0 or more (the largest allowed difference)")
     con = connect_warehouse(warehouse, read_only=True)
     try:
         try:

@@ -99,3 +99,9 @@ def test_simulate_names_a_bad_start_date(tmp_path, start):
                                   "--start-date", start, "--warehouse", str(wh)])
     assert res.exit_code == 1 and f"--start-date '{start}' is not a date YYYY-MM-DD" in res.output
     assert "Traceback" not in res.output and not wh.exists()
+
+
+def test_score_check_refuses_a_negative_tolerance(tmp_path):
+    res = runner.invoke(cli.app, ["score", "--check", "--atol", "-1"],
+                        env={"BOTSIFT_WAREHOUSE": str(tmp_path / "wh.duckdb")})
+    assert res.exit_code == 1 and "atol -1 must be 0 or more" in res.output, res.output
