@@ -50,7 +50,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -538,6 +538,11 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
     return out, encoding, names
 
 
+def _column_list(columns: Iterable[str]) -> str:
+    """A file's column names for an error message: sorted, internal markers left out, 40 at most."""
+    return ", ".join(sorted(c for c in columns if not c.startswith("__"))[:40])
+
+
 def _expand(paths: Sequence[Path], mapping: AccountMapping) -> list[Path]:
     files: list[Path] = []
     for p in paths:
@@ -769,7 +774,7 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
         log.info("read %s rows from %s (%s)", f"{len(records):,}", path.name, encoding)
     if seen_columns and mapping.key_source not in seen_columns:
         raise BotsiftError(f"the key column {mapping.key_source!r} is not in the export "
-                           f"(columns: {', '.join(sorted(c for c in seen_columns if not c.startswith('__'))[:40])})")
+                           f"(columns: {_column_list(seen_columns)})")
     missing = sorted({s.source for s in mapping.columns.values()
                       if s.source and s.source not in seen_columns})
     for m in missing:
@@ -900,9 +905,9 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         log.warning("labels file %s holds no label rows", Path(path).name)
     needed = [c for c in (label_mapping.key_source, label_mapping.label_source) if c not in columns]
     if columns and needed:
-        shown = ", ".join(sorted(c for c in columns if not c.startswith("__"))[:40])
         raise BotsiftError(f"labels file {path} has no {' or '.join(repr(c) for c in needed)} "
-                           f"column (columns: {shown}); it needs the export's key and a label")
+                           f"column (columns: {_column_list(columns)}); it needs the export's "
+                           "key and a label")
     out: dict[str, tuple[int, str, int, str]] = {}
     bad: list[dict[str, Any]] = []
     for i, values in enumerate(records, start=1):
