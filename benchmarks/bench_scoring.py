@@ -26,7 +26,10 @@ Throughput, side by side in one run, on the latest snapshot's rows:
 * ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
 
 Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
-to 1M and to 5M rows; peak RSS of each (``VmHWM`` of the subprocess).
+to 1M and to 5M rows; peak RSS of each (``VmHWM`` of the subprocess). Beside each, a fresh
+subprocess that loads the same models and only scans the same rows (``scan_only``): DuckDB's
+own share of the peak (its buffer pool caches the blocks a scan reads, up to
+``memory_limit``), so ``scoring_above_scan_mib`` is what scoring holds on top of a scan.
 Each throughput figure is the median of ``--repeats`` runs. Saves JSON to
 ``benchmarks/results/scoring.json``.
 """
@@ -191,18 +194,31 @@ def _median(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def _child(args: argparse.Namespace) -> None:
-    """Subprocess: score --relation of the scratch db with the active model; print peak RSS."""
+    """Subprocess: score --relation of the scratch db with the active model; print peak RSS.
+
+    With ``--scan-only`` it loads the same models the same way, then only reads the rows the
+    scoring query reads (same columns, same batches) and drops them: the memory a bare DuckDB
+    scan of the feature table holds, which the scoring run's figure includes.
+    """
     con = duckdb.connect(str(args.scratch), read_only=False)
     if args.duckdb_memory_limit:
         con.execute(f"set memory_limit = '{args.duckdb_memory_limit}'")
     src = duckdb.connect(str(args.warehouse), read_only=True)
     models = [m for m in deployed_models(src) if m.status == "active"]
     src.close()
-    secs = _warehouse_path(con, "features", models, args.batch_size)
+    for m in models:
+        m.session()
+    if args.scan_only:
+        cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *models[0].features])
+        t0 = time.perf_counter()
+        n = sum(b.num_rows for b in con.table("features").project(cols).to_arrow_reader(args.batch_size))
+        secs = time.perf_counter() - t0
+    else:
+        secs = _warehouse_path(con, "features", models, args.batch_size)
+        n = con.execute("select count(*) from bench_scores").fetchall()[0][0]
     # DuckDB's buffer pool keeps the blocks it read (features) and wrote (scores) up to
     # memory_limit: the part of the peak that grows with the table, not with the batch
     cache = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
-    n = con.execute("select count(*) from bench_scores").fetchall()[0][0]
     print(json.dumps({"rows": n, "seconds": secs, "peak_rss_mib": _own_peak_rss_mib(),
                       "duckdb_buffer_mib_after": round((cache or 0) / 2**20, 1),
                       "duckdb_memory_limit": args.duckdb_memory_limit or "default"}))
@@ -224,19 +240,26 @@ def _own_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, float]:
+def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, object]:
+    """Peak RSS of scoring ``rows`` rows in a fresh process, and of a bare scan of them."""
     scratch = tmp / f"scores_{rows}.duckdb"
     con = duckdb.connect(str(scratch))
     con.execute(f"attach '{args.warehouse}' as wh (read_only)")
     _replicate(con, "wh.marts.fct_account_features", rows, "features")
     con.close()
-    out = subprocess.run([sys.executable, __file__, "--child", "--warehouse", str(args.warehouse),
-                          "--scratch", str(scratch), "--batch-size", str(args.batch_size),
-                          *(["--duckdb-memory-limit", args.duckdb_memory_limit]
-                            if args.duckdb_memory_limit else [])],
-                         capture_output=True, text=True, check=True)
+    runs = {}
+    for mode in ("scoring", "scan_only"):
+        out = subprocess.run([sys.executable, __file__, "--child", "--warehouse", str(args.warehouse),
+                              "--scratch", str(scratch), "--batch-size", str(args.batch_size),
+                              *(["--scan-only"] if mode == "scan_only" else []),
+                              *(["--duckdb-memory-limit", args.duckdb_memory_limit]
+                                if args.duckdb_memory_limit else [])],
+                             capture_output=True, text=True, check=True)
+        runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
     scratch.unlink()
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = dict(runs["scoring"])
+    result["scan_only"] = runs["scan_only"]
+    return result
 
 
 def _replicate(con: duckdb.DuckDBPyConnection, source: str, rows: int, table: str) -> int:
@@ -324,6 +347,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args)
@@ -341,6 +365,13 @@ def main() -> None:
         if len(args.memory_rows) == 2:
             a, b = (mem[str(r)]["peak_rss_mib"] for r in args.memory_rows)
             result["memory_ratio"] = round(b / a, 3)
+            # what scoring holds above a bare scan of the same rows, at each size
+            above = [mem[str(r)]["peak_rss_mib"] - mem[str(r)]["scan_only"]["peak_rss_mib"]
+                     for r in args.memory_rows]
+            result["scan_only_ratio"] = round(mem[str(args.memory_rows[1])]["scan_only"]["peak_rss_mib"]
+                                              / mem[str(args.memory_rows[0])]["scan_only"]["peak_rss_mib"], 3)
+            result["scoring_above_scan_mib"] = [round(x, 1) for x in above]
+            result["scoring_above_scan_ratio"] = round(above[1] / above[0], 3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
