@@ -307,6 +307,33 @@ def _differing_columns(a: Any, b: Any, rtol: float, atol: float) -> list[str]:
     return bad
 
 
+def _duckdb_counts(con: duckdb.DuckDBPyConnection, warehouse: Path,
+                   schemas: tuple[str, ...]) -> dict[str, int]:
+    """Row count of every table and view of ``schemas`` in the DuckDB warehouse, by name.
+
+    Run before Spark starts, so a relation DuckDB cannot read (a view of an older build
+    naming a catalog that is not there) fails in seconds, not after a JVM start.
+
+    Raises
+    ------
+    BotsiftError
+        Naming the first relation DuckDB cannot read.
+    """
+    placeholders = ", ".join("?" for _ in schemas)
+    relations = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({placeholders}) order by 1, 2", list(schemas)).fetchall()
+    counts: dict[str, int] = {}
+    for schema, name in relations:
+        rel = f"{schema}.{name}"
+        try:
+            counts[rel] = _count(con, rel)
+        except duckdb.Error as exc:
+            raise BotsiftError(f"{rel} cannot be read in {warehouse}: "
+                               f"{str(exc).splitlines()[0]}; rebuild it with `dbt build`") from None
+    return counts
+
+
 def compare_with_duckdb(warehouse: Path, root: Path | None = None,
                         schemas: tuple[str, ...] = COMPARED_SCHEMAS,
                         rtol: float = 1e-9, atol: float = 1e-9) -> list[TableComparison]:
@@ -334,54 +361,46 @@ def compare_with_duckdb(warehouse: Path, root: Path | None = None,
     """
     root = (root or spark_dir()).resolve()
     con = connect_warehouse(warehouse, read_only=True)
-    spark = _session(root)
     results: list[TableComparison] = []
     try:
-        placeholders = ", ".join("?" for _ in schemas)
-        relations = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in ({placeholders}) order by 1, 2", list(schemas)
-        ).fetchall()
-        for schema, name in relations:
-            rel = f"{schema}.{name}"
-            try:
-                n_duck = _count(con, rel)
-            except duckdb.Error as exc:
-                raise BotsiftError(f"{rel} cannot be read in {warehouse}: "
-                                   f"{str(exc).splitlines()[0]}; rebuild it with `dbt build`") from None
-            if not spark.catalog.tableExists(f"{schema}.{name}"):
-                results.append(TableComparison(rel, n_duck, None, False, note="not built on Spark"))
-                continue
-            sdf = spark.table(rel)
-            n_spark = sdf.count()
-            if n_duck != n_spark:
-                results.append(TableComparison(rel, n_duck, n_spark, False))
-                continue
-            # Timestamps as text on each side: pandas' nanosecond timestamps end in 2262, and
-            # the quarantine keeps rows from the far future on purpose.
-            duck_cols = [
-                f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S.%f') as {_q(c)}"
-                if t.upper().startswith("TIMESTAMP") else _q(c)
-                for c, t, *_ in con.execute(f"describe select * from {rel}").fetchall()
-            ]
-            a = _normalize(con.execute(f"select {', '.join(duck_cols)} from {rel}").df())
-            spark_cols = [
-                f"date_format(`{c}`, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\") as `{c}`"
-                if t.startswith("timestamp") else f"`{c}`"
-                for c, t in sdf.dtypes
-            ]
-            b = _normalize(sdf.selectExpr(*spark_cols).toPandas())
-            diff = _differing_columns(a, b, rtol, atol)
-            missing = sorted(set(a.columns) ^ set(b.columns))
-            exempt = sorted(set(a.columns) & set(VALUE_EXEMPT_COLUMNS))
-            note = "; ".join(filter(None, [
-                f"columns on one engine only: {', '.join(missing)}" if missing else "",
-                ", ".join(f"{c} not compared ({VALUE_EXEMPT_COLUMNS[c]})" for c in exempt),
-            ]))
-            results.append(TableComparison(rel, n_duck, n_spark, True,
-                                           tuple(sorted(set(diff) | set(missing))), note))
-            log.info("%s: %d rows, %s", rel, n_duck, "same" if results[-1].ok else "DIFFERENT")
+        counts = _duckdb_counts(con, warehouse, schemas)
+        spark = _session(root)
+        try:
+            for rel, n_duck in counts.items():
+                if not spark.catalog.tableExists(rel):
+                    results.append(TableComparison(rel, n_duck, None, False, note="not built on Spark"))
+                    continue
+                sdf = spark.table(rel)
+                n_spark = sdf.count()
+                if n_duck != n_spark:
+                    results.append(TableComparison(rel, n_duck, n_spark, False))
+                    continue
+                # Timestamps as text on each side: pandas' nanosecond timestamps end in 2262, and
+                # the quarantine keeps rows from the far future on purpose.
+                duck_cols = [
+                    f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S.%f') as {_q(c)}"
+                    if t.upper().startswith("TIMESTAMP") else _q(c)
+                    for c, t, *_ in con.execute(f"describe select * from {rel}").fetchall()
+                ]
+                a = _normalize(con.execute(f"select {', '.join(duck_cols)} from {rel}").df())
+                spark_cols = [
+                    f"date_format(`{c}`, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\") as `{c}`"
+                    if t.startswith("timestamp") else f"`{c}`"
+                    for c, t in sdf.dtypes
+                ]
+                b = _normalize(sdf.selectExpr(*spark_cols).toPandas())
+                diff = _differing_columns(a, b, rtol, atol)
+                missing = sorted(set(a.columns) ^ set(b.columns))
+                exempt = sorted(set(a.columns) & set(VALUE_EXEMPT_COLUMNS))
+                note = "; ".join(filter(None, [
+                    f"columns on one engine only: {', '.join(missing)}" if missing else "",
+                    ", ".join(f"{c} not compared ({VALUE_EXEMPT_COLUMNS[c]})" for c in exempt),
+                ]))
+                results.append(TableComparison(rel, n_duck, n_spark, True,
+                                               tuple(sorted(set(diff) | set(missing))), note))
+                log.info("%s: %d rows, %s", rel, n_duck, "same" if results[-1].ok else "DIFFERENT")
+        finally:
+            spark.stop()
     finally:
-        spark.stop()
         con.close()
     return results
