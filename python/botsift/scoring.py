@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 from botsift.errors import BotsiftError
 
 __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
-           "DECISIONS", "decision_codes", "default_workers", "explain_top_features", "feature_matrix", "score_batches", "score_reader", "verify_model_file"]
+           "DECISIONS", "decision_codes", "default_workers", "explain_top_features", "feature_matrix",
+           "feature_union", "score_batches", "score_reader", "verify_model_file"]
 
 log = logging.getLogger(__name__)
 
@@ -257,44 +258,58 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def feature_union(models: Sequence[DeployedModel]) -> list[str]:
+    """Every deployed model's input columns, once each: the first model's, then the others'.
+
+    Versions may differ (a shadow trained after a feature was added to the mart, or after
+    training dropped one that was constant on its train split); each is scored on its own.
+    """
+    return list(dict.fromkeys(f for m in models for f in m.features))
+
+
 def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedModel],
                   scored_at: datetime, *, workers: int | None = None) -> Iterator[pa.RecordBatch]:
     """Score each feature batch with every deployed model; yield score batches in input order.
 
     Each row is scored by its region's model when one is deployed for that status, else by
-    the global model of that status. Text columns are built from integer codes, so the
-    per-row Python work is limited to the explanations of flagged rows.
+    the global model of that status, on that model's own feature list (``batches`` carry
+    :func:`feature_union`). Text columns are built from integer codes, so the per-row Python
+    work is limited to the explanations of flagged rows.
 
     ``workers`` batches (None or 0: one per core) are scored at a time on a thread pool, each
     on one onnxruntime thread; at most ``workers + 1`` batches are in flight, so memory stays
     bounded by the batch size.
+
+    Routing is checked and every model loaded (and verified) when this is called, before the
+    first batch is read, so a deployment that cannot score fails at once.
+
+    Raises
+    ------
+    BotsiftError
+        If a status has per-region models and no global one, or a model file fails its sha256.
     """
     routes = _route(models)
-    features = models[0].features
     for m in models:
-        if list(m.features) != list(features):
-            raise BotsiftError(
-                f"model {m.model_version} ({m.segment}) expects a different feature list "
-                "than the other deployed models; retrain them together")
         m.session()  # load (and verify) before the workers share it
     ts = pa.scalar(scored_at, type=pa.timestamp("us")).value
     plan = [(status, [m for seg, m in segs.items() if seg != "global"] + [segs["global"]])
             for status, segs in routes.items()]
+    return _scored(batches, plan, ts, workers or default_workers())
 
-    def score_one(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        return _score_batch(batch, plan, features, ts)
 
-    workers = workers or default_workers()
+def _scored(batches: Iterator[pa.RecordBatch], plan: list[tuple[str, list[DeployedModel]]],
+            ts: int, workers: int) -> Iterator[pa.RecordBatch]:
+    """The batches of :func:`score_batches`, ``workers`` at a time, in input order."""
     nonempty = (b for b in batches if b.num_rows)
     if workers == 1:
         for batch in nonempty:
-            yield from score_one(batch)
+            yield from _score_batch(batch, plan, ts)
         return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="botsift-score")
     pending: deque[Future[list[pa.RecordBatch]]] = deque()
     try:
         for batch in nonempty:
-            pending.append(pool.submit(score_one, batch))
+            pending.append(pool.submit(_score_batch, batch, plan, ts))
             if len(pending) > workers:
                 yield from pending.popleft().result()
         while pending:
@@ -304,10 +319,10 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
 
 
 def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel]]],
-                 features: Sequence[str], ts: int) -> list[pa.RecordBatch]:
+                 ts: int) -> list[pa.RecordBatch]:
     """One score batch per deployment status for one feature batch."""
     n = batch.num_rows
-    matrix = feature_matrix(batch, features)
+    matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per distinct feature list
     regions = batch.column("region")
     out = []
     for status, ordered in plan:
@@ -322,6 +337,10 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
                 pc.equal(regions, model.segment).to_numpy(zero_copy_only=False) & rest)
             if not mask.any():
                 continue
+            key = tuple(model.features)
+            if key not in matrices:
+                matrices[key] = feature_matrix(batch, model.features)
+            matrix = matrices[key]
             sub = matrix if mask.all() else matrix[mask]
             p = model.predict(sub)
             codes = decision_codes(p, model.action_threshold, model.review_threshold)
@@ -329,7 +348,7 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
             if model.explain is not None and codes.any():
                 rows = np.flatnonzero(mask)[codes > 0]
                 reason_rows.append(rows)
-                reason_texts.append(explain_top_features(matrix[rows], model.explain, features))
+                reason_texts.append(explain_top_features(matrix[rows], model.explain, model.features))
             rest &= ~mask
         out.append(pa.RecordBatch.from_arrays([
             batch.column("account_id").cast(pa.int64()),

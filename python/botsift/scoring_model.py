@@ -18,7 +18,13 @@ import duckdb
 import pyarrow as pa
 
 from botsift.errors import BotsiftError
-from botsift.scoring import SCORE_SCHEMA, DeployedModel, check_feature_columns, score_reader
+from botsift.scoring import (
+    SCORE_SCHEMA,
+    DeployedModel,
+    check_feature_columns,
+    feature_union,
+    score_reader,
+)
 
 __all__ = ["REGISTRY_TABLE", "dates_to_score", "dbt_score_model", "deployed_models", "score_snapshot"]
 
@@ -133,7 +139,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         m.session()  # verify sha256 and load now, so a bad file fails before any row is written
     dates = dates_to_score(con, features, this, models, backfill_days)
     scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
-    cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *models[0].features])
+    cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *feature_union(models)])
     date_list = ", ".join(f"date '{d}'" for d in dates) or "null"
     log.info("scoring %d snapshot date(s) with %s", len(dates),
              ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))

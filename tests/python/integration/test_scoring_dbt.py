@@ -1,6 +1,7 @@
 """Scoring inside dbt: refresh, idempotence, interrupted refresh, failure modes, parity."""
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
@@ -219,6 +220,33 @@ def test_no_active_model_fails_with_a_clear_error(scored: dict[str, Path]) -> No
     con.close()
     rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
     _fails_naming(out, rc, "no active model in registry.model_versions")
+
+
+def test_a_shadow_on_another_feature_list_scores_beside_the_active_model(
+        scored: dict[str, Path]) -> None:
+    """A shadow trained on other features (here one fewer) must not stop the active model."""
+    wh = _copy(scored, "shadow_features")
+    manifest = copy.deepcopy(load_manifest_at(scored["target"]))
+    node = next(n for n in manifest["nodes"].values() if n.get("name") == "fct_account_features")
+    column = node["columns"]["count_posts_7d"]
+    for meta in (column.get("meta"), (column.get("config") or {}).get("meta")):
+        if meta:
+            meta.pop("role", None)
+    shadow = train_models(wh, manifest, scored["artifacts"], per_region=False,
+                          model_version="20261124T090000-shadow1", **FAST)
+    assert "count_posts_7d" not in shadow.card["features"]
+    promote(wh, shadow.model_version, to="shadow")
+    rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    latest = _one(wh, "select max(as_of_date) from marts.fct_account_features")
+    n_accounts = _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{latest}'")
+    with duckdb.connect(str(wh), read_only=True) as con:
+        per_status = dict(con.execute(
+            "select deployment_status || ':' || model_version, count(*) from marts.ml_bot_scores "
+            f"where as_of_date = date '{latest}' group by all").fetchall())
+    assert per_status == {f"active:{scored['version']}": n_accounts,
+                          f"shadow:{shadow.model_version}": n_accounts}
+    assert check_warehouse_scores(wh).passed
 
 
 def test_score_check_matches_scikit_learn(scored: dict[str, Path]) -> None:

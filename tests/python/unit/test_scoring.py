@@ -16,6 +16,7 @@ from botsift.scoring import (
     check_feature_columns,
     decide,
     feature_matrix,
+    feature_union,
     score_reader,
     verify_model_file,
 )
@@ -23,19 +24,19 @@ from botsift.scoring import (
 FEATURES = ["f_a", "f_b", "f_c"]
 
 
-def _model(tmp_path, name, seed, segment="global", status="active"):
+def _model(tmp_path, name, seed, segment="global", status="active", features=FEATURES):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(400, 3)).astype(np.float32)
+    x = rng.normal(size=(400, len(features))).astype(np.float32)
     y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=400) > 1).astype(int)
     clf = LogisticRegression().fit(x, y)
-    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 3]))],
+    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, len(features)]))],
                           options={id(clf): {"zipmap": False}})
     path = tmp_path / f"{name}.onnx"
     data = onx.SerializeToString()
     path.write_bytes(data)
     dm = DeployedModel(model_version=name, segment=segment, status=status, onnx_path=path,
-                       onnx_sha256=hashlib.sha256(data).hexdigest(), features=FEATURES,
-                       feature_types=dict.fromkeys(FEATURES, "DOUBLE"),
+                       onnx_sha256=hashlib.sha256(data).hexdigest(), features=list(features),
+                       feature_types=dict.fromkeys(features, "DOUBLE"),
                        action_threshold=0.9, review_threshold=0.5)
     return dm, clf
 
@@ -49,6 +50,7 @@ def _batch(n, regions):
         "f_a": pa.array(rng.normal(size=n)),
         "f_b": pa.array([None if i % 7 == 0 else float(i % 5) for i in range(n)], pa.float64()),
         "f_c": pa.array(rng.integers(0, 10, size=n), pa.int64()),
+        "f_d": pa.array(rng.normal(size=n)),
     })
 
 
@@ -156,3 +158,38 @@ def test_a_failing_batch_fails_the_reader_with_its_error(tmp_path, monkeypatch):
         datetime(2026, 11, 1), workers=2)
     with pytest.raises(BotsiftError, match="failed on batch 3"):
         reader.read_all()
+
+
+def test_a_shadow_with_another_feature_list_is_scored_on_its_own_features(tmp_path):
+    # a shadow trained after the mart gained f_d and lost f_b from training (constant there):
+    # the active model keeps scoring on its features, the shadow on its own
+    glob, glob_clf = _model(tmp_path, "g1", 0)
+    shadow_features = ["f_a", "f_c", "f_d"]
+    shadow, shadow_clf = _model(tmp_path, "s2", 9, status="shadow", features=shadow_features)
+    b = _batch(500, ["eu", "na"])
+    models = [glob, shadow]
+    assert feature_union(models) == ["f_a", "f_b", "f_c", "f_d"]
+    out = score_reader(pa.RecordBatchReader.from_batches(b.schema, [b.slice(0, 300), b.slice(300)]),
+                       models, datetime(2026, 11, 1)).read_all()
+    for status, clf, features in (("active", glob_clf, FEATURES),
+                                  ("shadow", shadow_clf, shadow_features)):
+        got = out.filter(pa.compute.equal(out["deployment_status"], status))
+        x = feature_matrix(b, features)
+        rows = ~np.isnan(x).any(axis=1)
+        assert got.num_rows == 500
+        np.testing.assert_allclose(got["bot_probability"].to_numpy()[rows],
+                                   clf.predict_proba(x[rows])[:, 1], rtol=1e-5, atol=1e-6)
+
+
+def test_a_deployment_that_cannot_route_fails_before_any_batch_is_read(tmp_path):
+    glob, _ = _model(tmp_path, "g1", 0)
+    eu_shadow, _ = _model(tmp_path, "s1", 5, segment="eu", status="shadow")
+    read = []
+
+    def batches():
+        read.append(1)
+        yield _batch(10, ["eu"])
+
+    with pytest.raises(BotsiftError, match="no global shadow model"):
+        score_reader(batches(), [glob, eu_shadow], datetime(2026, 11, 1), prefetch=False)
+    assert not read
