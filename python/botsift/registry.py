@@ -153,10 +153,15 @@ def _set_status(con: duckdb.DuckDBPyConnection, version: str, segment: str, frm:
 
 
 def _check_invariants(con: duckdb.DuckDBPyConnection) -> None:
-    bad = con.execute(f"""select segment, status, count(*) from {VERSIONS_TABLE}
-        where status in ('active', 'shadow') group by all having count(*) > 1""").fetchall()
+    """One version per deployed status, holding a global row (region models fall back to it)."""
+    bad = con.execute(f"""select status, list(distinct model_version order by model_version),
+            count(*) filter (where segment = '{GLOBAL_SEGMENT}')
+        from {VERSIONS_TABLE} where status in ('active', 'shadow') group by status
+        having count(distinct model_version) > 1
+            or count(*) filter (where segment = '{GLOBAL_SEGMENT}') <> 1""").fetchall()
     if bad:
-        raise BotsiftError(f"registry invariant broken (one active/shadow per segment): {bad}")
+        raise BotsiftError("registry invariant broken (one version per status, with one global "
+                           f"row): {bad}")
 
 
 def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
@@ -227,9 +232,9 @@ def _version_rows(con: duckdb.DuckDBPyConnection, version: str) -> dict[str, str
 def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dict[str, Any]]:
     """Make a version ``active`` (or ``shadow``) for all its segments.
 
-    Promoting to active retires every other active row, including segments the new version
-    lacks (scoring then falls back to its global model). Promoting to shadow retires the
-    previous shadow of each of its segments.
+    Promoting retires every row of another version in that status, including segments the
+    new version lacks (scoring then falls back to its global model): one version is active,
+    and at most one is shadow.
 
     Raises
     ------
@@ -250,14 +255,11 @@ def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dic
                 f"model version {model_version} is active: making it shadow would leave no "
                 "active model; promote another version to active (or roll back) first")
         con.execute("begin")
-        if to == "active":
-            others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
-                where status = 'active' and model_version <> ?""", [model_version]).fetchall()
-        else:
-            others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
-                where status = 'shadow' and model_version <> ? and segment in
-                (select segment from {VERSIONS_TABLE} where model_version = ?)""",
-                                 [model_version, model_version]).fetchall()
+        # every row of another version in that status, segments this one lacks included:
+        # a region model of the old shadow left in shadow would score that region beside the
+        # new shadow's global model
+        others = con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
+            where status = ? and model_version <> ?""", [to, model_version]).fetchall()
         for v, seg in others:
             _set_status(con, v, seg, to, "retired", f"promote {model_version}", at)
         for seg, status in mine.items():

@@ -92,6 +92,32 @@ def test_shadow_and_errors(tmp_path):
         promote(wh, "v1", to="retired")
 
 
+def _shadow(wh):
+    con = duckdb.connect(str(wh))
+    try:
+        return con.execute("""select segment, model_version from registry.model_versions
+            where status = 'shadow' order by segment""").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_new_shadow_retires_every_segment_of_the_old_one(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "v1")
+    _new(tmp_path, wh, "v2", regions=("africa",))
+    _new(tmp_path, wh, "v3")
+    promote(wh, "v1")
+    promote(wh, "v2", to="shadow")
+    assert _shadow(wh) == [("africa", "v2"), ("global", "v2")]
+    # v3 has no africa model: v2's must not stay in shadow beside v3's global model
+    promote(wh, "v3", to="shadow")
+    assert _shadow(wh) == [("global", "v3")]
+    status = {(r["model_version"], r["segment"]): r["status"] for r in list_versions(wh)}
+    assert status[("v2", "africa")] == status[("v2", "global")] == "retired"
+    promote(wh, "v3")
+    assert _shadow(wh) == [] and _active(wh) == [("global", "v3")]
+
+
 def test_load_active_verifies_sha256_and_falls_back(tmp_path):
     wh = tmp_path / "wh.duckdb"
     with pytest.raises(BotsiftError, match="not found"):
