@@ -344,7 +344,8 @@ def retrain(
 def _print_review(review) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    table = Table(title=f"shadow {review.shadow_version} vs active (judged days)")
+    table = Table(title=f"shadow {review.shadow_version} vs active {review.active_version} "
+                        "(judged days)")
     for col in ("as_of_date", "active", "spam fraction a/s", "wrongly blocked a/s",
                 "blocked a/s", "recommendation"):
         table.add_column(col, no_wrap=True)
@@ -354,6 +355,9 @@ def _print_review(review) -> None:  # type: ignore[no-untyped-def]
                       f"{d.active_wrongly_blocked} / {d.shadow_wrongly_blocked}",
                       f"{d.active_count_blocked} / {d.shadow_count_blocked}", d.recommendation)
     Console().print(table)
+    if review.other_active_days:
+        console.print(f"{review.other_active_days} day(s) compared the shadow with a version no "
+                      f"longer active and are not judged", highlight=False)
     verb = {"promote": "promoted to active", "retire": "retired",
             "keep_shadow": f"kept in shadow ({len(review.days)} of {review.min_days} days judged)"}
     done = "" if review.applied or review.decision == "keep_shadow" else " (dry run: not applied)"

@@ -58,7 +58,9 @@ class ShadowReview:
     """What :func:`review_shadow` found and did.
 
     ``decision`` is ``promote`` (the shadow is now active), ``retire`` (it is retired) or
-    ``keep_shadow`` (too few judged days yet; nothing changed).
+    ``keep_shadow`` (too few judged days yet; nothing changed). ``other_active_days`` counts
+    the shadow's days that compared it with a version no longer active (before a rollback or
+    a promotion); they are not judged.
     """
 
     shadow_version: str
@@ -66,6 +68,8 @@ class ShadowReview:
     min_days: int
     days: list[ShadowDay] = field(default_factory=list)
     applied: bool = False
+    active_version: str = ""
+    other_active_days: int = 0
 
     @property
     def n_promote(self) -> int:
@@ -150,7 +154,8 @@ def start_retrain(warehouse: Path, root: Path, artifacts_dir: Path, *, build: bo
     return result
 
 
-def _judged_days(warehouse: Path, shadow: str) -> list[ShadowDay]:
+def _judged_days(warehouse: Path, shadow: str, active: str) -> tuple[list[ShadowDay], int]:
+    """The shadow's judged days against ``active``, and how many compared it with another."""
     con = connect_warehouse(warehouse, read_only=True)
     try:
         exists = con.execute("select count(*) from duckdb_tables() where schema_name = "
@@ -164,14 +169,18 @@ def _judged_days(warehouse: Path, shadow: str) -> list[ShadowDay]:
             "and recommendation <> 'insufficient_data' order by as_of_date", [shadow]).fetchall()
     finally:
         con.close()
-    return [ShadowDay(*r) for r in rows]
+    days = [ShadowDay(*r) for r in rows]
+    judged = [d for d in days if d.active_model_version == active]
+    return judged, len(days) - len(judged)
 
 
 def review_shadow(warehouse: Path, *, min_days: int = 3, apply: bool = True) -> ShadowReview:
     """Promote the shadow version if its shadow outcomes beat the active model's, else retire it.
 
     The judged days are the rows of ``mon_shadow_outcomes`` for the shadow after its training
-    snapshot with a complete post window. With fewer than ``min_days`` of them the shadow
+    snapshot with a complete post window, against the version active now: days that compared
+    it with a version since rolled back or replaced do not count (beating a version no longer
+    in force says nothing about the one it would replace). With fewer than ``min_days`` of them the shadow
     stays; otherwise it is promoted to active when more days recommend ``promote`` than
     ``do_not_promote`` (the per-day criteria are the dbt vars ``shadow_*``), and retired
     otherwise.
@@ -188,15 +197,23 @@ def review_shadow(warehouse: Path, *, min_days: int = 3, apply: bool = True) -> 
     Raises
     ------
     BotsiftError
-        If no version is in shadow, or the monitoring mart is missing.
+        If no version is in shadow or none is active, or the monitoring mart is missing.
     """
     if min_days < 1:
         raise BotsiftError(f"min_days={min_days}: judge the shadow on at least 1 day")
     shadow = deployed_version(warehouse, "shadow")
     if shadow is None:
         raise BotsiftError("no model version is in shadow: start one with `botsift retrain`")
-    days = _judged_days(warehouse, shadow)
-    review = ShadowReview(shadow, "keep_shadow", min_days, days)
+    active = deployed_version(warehouse, "active")
+    if active is None:
+        raise BotsiftError("no active model to judge the shadow against: promote one "
+                           "(botsift models promote VERSION) or roll back")
+    days, other = _judged_days(warehouse, shadow, active)
+    review = ShadowReview(shadow, "keep_shadow", min_days, days, active_version=active,
+                          other_active_days=other)
+    if other:
+        log.info("shadow %s: %d day(s) compared it with a version no longer active; only its "
+                 "days against %s are judged", shadow, other, active)
     if len(days) < min_days:
         log.info("shadow %s: %d judged day(s) of %d needed; keeping it in shadow", shadow,
                  len(days), min_days)

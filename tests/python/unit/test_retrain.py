@@ -23,7 +23,7 @@ def _new(tmp_path, wh, version):
                                {"global": SegmentArtifact(b"onnx-" + version.encode(), card, {})}))
 
 
-def _outcomes(wh, shadow, recommendations, after=True):
+def _outcomes(wh, shadow, recommendations, after=True, active="v1"):
     """A stand-in for the dbt-built mart: one row per day with the given recommendations."""
     con = duckdb.connect(str(wh))
     con.execute("create schema if not exists monitoring")
@@ -35,9 +35,9 @@ def _outcomes(wh, shadow, recommendations, after=True):
         shadow_ops_minutes_saved bigint, is_after_shadow_training boolean)""")
     for i, rec in enumerate(recommendations):
         gain = 0.1 if rec == "promote" else -0.1
-        con.execute("insert into monitoring.mon_shadow_outcomes values (?, ?, 'v1', ?, 0.5, ?, "
+        con.execute("insert into monitoring.mon_shadow_outcomes values (?, ?, ?, ?, 0.5, ?, "
                     "1, 1, 10, 12, 40, 48, ?)",
-                    [date(2026, 10, 1) + timedelta(days=i), shadow, rec, 0.5 + gain, after])
+                    [date(2026, 10, 1) + timedelta(days=i), shadow, active, rec, 0.5 + gain, after])
     con.close()
 
 
@@ -75,6 +75,15 @@ def test_too_few_days_after_training_keeps_the_shadow(shadowed):
     review = review_shadow(shadowed, min_days=2)
     assert review.decision == "keep_shadow" and review.days == []
     assert deployed_version(shadowed, "shadow") == "v2"
+
+
+def test_days_against_a_version_no_longer_active_are_not_judged(tmp_path, shadowed):
+    # v3 was active while v2 shadowed it (v2 beat it every day); v3 was then rolled back to v1
+    _new(tmp_path, shadowed, "v3")
+    _outcomes(shadowed, "v2", ["promote"] * 4, active="v3")
+    review = review_shadow(shadowed, min_days=3)
+    assert (review.decision, review.days, review.other_active_days) == ("keep_shadow", [], 4)
+    assert review.active_version == "v1" and deployed_version(shadowed, "shadow") == "v2"
 
 
 def test_dry_run_changes_nothing(shadowed):
