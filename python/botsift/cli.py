@@ -16,6 +16,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find bot accounts in the warehouse: simulate, build, train, score.")
 console = Console(stderr=True)
 
+SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32 - 1]
+
 
 def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Call a library function; print a BotsiftError on one line and exit 1, no traceback."""
@@ -46,7 +48,7 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
     start_date: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-10-01",
     bot_share: Annotated[float, typer.Option(help="Share of accounts that are bots.")] = 0.03,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed: same seed, same data.")] = 42,
     drift_day: Annotated[int, typer.Option(help="Day index a new bot family appears; -1 for none.")] = 21,
     biased_region: Annotated[str | None, typer.Option(help="Region whose humans look more bot-like (fairness test).")] = None,
     extend_days: Annotated[int, typer.Option(help="Append this many further days to an existing simulation.")] = 0,
@@ -56,7 +58,7 @@ def simulate(
     from botsift.project import warehouse_path
     from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
 
-    target = warehouse or warehouse_path()
+    target = warehouse or _run(warehouse_path)
     if extend_days:
         counts = _run(extend_simulation, target, extend_days)
     else:
@@ -74,7 +76,7 @@ def simulate(
 def demo(
     accounts: Annotated[int, typer.Option(help="Number of simulated accounts.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 42,
 ) -> None:
     """Simulate a small platform and run the whole pipeline end to end."""
     from rich.table import Table
@@ -119,7 +121,7 @@ def load_accounts_command(
     if mapping is not None and preset is not None:
         _run(_fail, "give --mapping or --preset, not both")
     mp = _run(load_mapping, mapping, preset=preset)
-    summary = _run(load_accounts, paths, warehouse or warehouse_path(), mapping=mp, fmt=format,
+    summary = _run(load_accounts, paths, warehouse or _run(warehouse_path), mapping=mp, fmt=format,
                    labels_file=labels, replace=replace)
     for line in summary.lines():
         console.print(line, highlight=False)
@@ -192,7 +194,7 @@ def evaluate(
     test_preset: Annotated[str | None, typer.Option(help="Mapping preset of the test export.")] = None,
     test_mapping: Annotated[Path | None, typer.Option(help="Mapping YAML of the test export.")] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed for folds and models.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed for folds and models.")] = 0,
     features: Annotated[str, typer.Option(help="warehouse (dbt build of the mart), python (its mirror), or auto (warehouse when the dbt project is here).")] = "auto",
     feature_set: Annotated[str, typer.Option(help="python features: mart or extended.")] = "mart",
     baselines: Annotated[Path | None, typer.Option(help="Published scores CSV (Hays 2023).")] = None,
@@ -242,7 +244,7 @@ def score(
     from botsift.project import warehouse_path
     from botsift.score_check import check_warehouse_scores
 
-    res = _run(check_warehouse_scores, warehouse_path(), atol=atol)
+    res = _run(check_warehouse_scores, _run(warehouse_path), atol=atol)
     console.print(f"{res.model_version} on {res.as_of_date}: {res.n_rows:,} rows, max abs diff "
                   f"{res.max_abs_diff:.2e}, decision mismatches {res.decision_mismatches} "
                   f"(ties within 1e-6 of a threshold: {res.ties})", highlight=False)
@@ -262,7 +264,7 @@ def feature_report(
     from botsift.feature_report import feature_separation
     from botsift.project import project_dir, warehouse_path
 
-    root = project_dir()
+    root = _run(project_dir)
     rows, n_bots, n_humans = _run(feature_separation, warehouse_path(root), root, source=source)
     table = Table(title=f"Feature separation ({source}: {n_bots:,} bots, {n_humans:,} humans)")
     for col in ("feature", "median bots", "median humans", "ROC AUC", "separation", "null share"):
@@ -278,7 +280,7 @@ def train(
     precision_target: Annotated[float, typer.Option(help="Precision the action threshold must reach on validation.")] = 0.95,
     recall_target: Annotated[float, typer.Option(help="Recall the review threshold must reach on validation.")] = 0.90,
     per_region: Annotated[bool, typer.Option("--per-region/--no-per-region", help="Also train per-region models where a region has enough bots.")] = True,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed: same seed, same model.")] = 0,
     label_source: Annotated[list[str] | None, typer.Option(help="Train only on rows with this label_source (repeatable).")] = None,
     min_region_positives: Annotated[int, typer.Option(help="Positive train rows a region needs for its own model.")] = 200,
 ) -> None:
@@ -316,7 +318,7 @@ def retrain(
     precision_target: Annotated[float, typer.Option(help="Precision the action threshold must reach on validation.")] = 0.95,
     recall_target: Annotated[float, typer.Option(help="Recall the review threshold must reach on validation.")] = 0.90,
     per_region: Annotated[bool, typer.Option("--per-region/--no-per-region", help="Also train per-region models.")] = True,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 0,
 ) -> None:
     """Train on today's labels and run the new version in shadow; --decide promotes or retires it."""
     from botsift.project import artifacts_dir, expectations_dir, project_dir, warehouse_path

@@ -229,6 +229,8 @@ class SimulationConfig:
             raise BotsiftError(f"n_accounts={self.n_accounts}: simulate at least 100 accounts")
         if self.days < 1:
             raise BotsiftError(f"days={self.days}: simulate at least 1 day")
+        if not 0 <= self.seed < 2**32:
+            raise BotsiftError(f"seed={self.seed}: must be in [0, 2**32 - 1]")
         if not 0 < self.bot_share <= 0.5:
             raise BotsiftError(f"bot_share={self.bot_share}: must be in (0, 0.5]")
         if not self.regions:

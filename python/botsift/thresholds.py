@@ -15,7 +15,7 @@ import numpy as np
 
 from botsift.errors import BotsiftError
 
-__all__ = ["Thresholds", "select_thresholds", "precision_recall_at"]
+__all__ = ["Thresholds", "check_targets", "select_thresholds", "precision_recall_at"]
 
 
 @dataclass
@@ -66,6 +66,13 @@ def precision_recall_at(y: np.ndarray, scores: np.ndarray, threshold: float,
     return (tp / (tp + fp) if tp + fp > 0 else 0.0), (tp / pos if pos > 0 else 0.0)
 
 
+def check_targets(precision_target: float, recall_target: float) -> None:
+    """Raise :class:`BotsiftError` unless both targets are in (0, 1]."""
+    for name, t in (("precision", precision_target), ("recall", recall_target)):
+        if not 0 < t <= 1:
+            raise BotsiftError(f"{name} target {t} must be in (0, 1]")
+
+
 def select_thresholds(y: np.ndarray, scores: np.ndarray, *, weight: np.ndarray | None = None,
                       precision_target: float = 0.95, recall_target: float = 0.90,
                       min_alerts: int = 10) -> Thresholds:
@@ -93,9 +100,7 @@ def select_thresholds(y: np.ndarray, scores: np.ndarray, *, weight: np.ndarray |
     y = np.asarray(y).astype(np.int64)
     scores = np.asarray(scores, np.float64)
     w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
-    for name, t in (("precision", precision_target), ("recall", recall_target)):
-        if not 0 < t <= 1:
-            raise BotsiftError(f"{name} target {t} must be in (0, 1]")
+    check_targets(precision_target, recall_target)
     if y.sum() == 0:
         raise BotsiftError("cannot choose thresholds: the validation rows hold no positives")
     thr, prec, rec, flagged = _curve(y, scores, w)

@@ -46,7 +46,7 @@ from botsift.models import (
 )
 from botsift.prior import balanced_sample_weight, correct_probability, odds_factor
 from botsift.project import connect_warehouse
-from botsift.thresholds import Thresholds, select_thresholds
+from botsift.thresholds import Thresholds, check_targets, select_thresholds
 
 __all__ = ["TrainingResult", "train_models", "new_model_version", "uninformative_features"]
 
@@ -388,6 +388,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
         If the training table is missing, empty or one-class, the version exists, or ONNX
         parity fails.
     """
+    check_targets(precision_target, recall_target)  # before minutes of search, not after
     created = datetime.now(UTC)
     version = model_version or new_model_version(created)
     if (Path(artifacts_dir) / version).exists():

@@ -92,6 +92,32 @@ def test_a_mistyped_warehouse_is_named_and_not_created(tmp_path):
         assert not wh.parent.exists(), args
 
 
+def test_outside_the_project_every_command_says_so_in_one_line(tmp_path):
+    """Run with no project found: the default warehouse path cannot be resolved."""
+    (tmp_path / "accounts.csv").write_text("id,screen_name\n1,a\n")
+    env = {"BOTSIFT_PROJECT_DIR": str(tmp_path), "BOTSIFT_WAREHOUSE": None, "COLUMNS": "400"}
+    for args in (["simulate", "--accounts", "100", "--days", "2"],
+                 ["load-accounts", str(tmp_path / "accounts.csv"), "--preset", "cresci-2015"],
+                 ["score", "--check"], ["feature-report"], ["models", "list"]):
+        res = runner.invoke(cli.app, args, env=env)
+        assert res.exit_code == 1, (args, res.output)
+        assert f"BOTSIFT_PROJECT_DIR={tmp_path} holds no dbt_project.yml" in res.output, (args, res.output)
+        assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1, args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.csv"]
+
+
+@pytest.mark.parametrize("command", [["simulate", "--accounts", "100"], ["train"], ["retrain"],
+                                     ["demo"], ["evaluate", "x.csv"]])
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_is_refused_before_anything_runs(tmp_path, command, seed):
+    res = runner.invoke(cli.app, [*command, "--seed", seed],
+                        env={"BOTSIFT_WAREHOUSE": str(tmp_path / "wh.duckdb"), "COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    bound = "greater than or equal to 0" if seed == "-1" else "less than or equal to 4294967295"
+    assert f"Invalid value for '--seed': Input should be {bound}" in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "wh.duckdb").exists()
+
+
 @pytest.mark.parametrize("start", ["2026-13-45", "yesterday"])
 def test_simulate_names_a_bad_start_date(tmp_path, start):
     wh = tmp_path / "wh.duckdb"

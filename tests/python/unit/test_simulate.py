@@ -215,6 +215,8 @@ def test_biased_region_humans_share_ips(tmp_path: Path) -> None:
     ({"biased_region": "mars"}, "unknown region"),
     ({"days": 0}, "days"),
     ({"n_accounts": 99}, "n_accounts"),
+    ({"seed": -1}, r"seed=-1: must be in \[0, 2\*\*32 - 1\]"),
+    ({"seed": 2**32}, "seed=4294967296"),
 ])
 def test_bad_config_raises(tmp_path: Path, change: dict, message: str) -> None:
     with pytest.raises(BotsiftError, match=message):

@@ -67,3 +67,12 @@ def test_no_positives_is_an_error():
 def test_bad_target_is_an_error():
     with pytest.raises(BotsiftError, match="must be in"):
         select_thresholds(np.array([0, 1]), np.array([0.1, 0.9]), precision_target=1.5)
+
+
+def test_training_checks_its_targets_before_any_work(tmp_path):
+    from botsift.train import train_models
+
+    # the warehouse does not exist: the target is refused before it is even opened
+    with pytest.raises(BotsiftError, match=r"precision target 2 must be in \(0, 1\]"):
+        train_models(tmp_path / "missing.duckdb", {}, tmp_path / "artifacts", precision_target=2)
+    assert not (tmp_path / "artifacts").exists()
