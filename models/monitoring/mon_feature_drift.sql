@@ -76,13 +76,16 @@ monitored_snapshots as (
 
 ),
 
+{#- Values are binned in double precision, as Python computed the reference bins: dbt's
+    type_float() is a 32-bit FLOAT on DuckDB and Spark, where 0.7 is 0.69999999 and a value on
+    a bin edge fell into the bin below. -#}
 feature_values as (
 
     {%- for f in features %}
     select
         as_of_date,
         '{{ f }}' as feature,
-        cast({{ f }} as {{ dbt.type_float() }}) as feature_value
+        cast({{ f }} as double) as feature_value
     from monitored_snapshots
     {%- if not loop.last %}
     union all
@@ -92,7 +95,7 @@ feature_values as (
     select
         cast(null as date) as as_of_date,
         cast(null as {{ dbt.type_string() }}) as feature,
-        cast(null as {{ dbt.type_float() }}) as feature_value
+        cast(null as double) as feature_value
     where 1 = 0
     {%- endif %}
 
