@@ -58,7 +58,11 @@ def bootstrap_pr_auc(y: np.ndarray, scores: np.ndarray, weight: np.ndarray, grou
     Returns
     -------
     (low, high)
+        NaN, NaN when the rows hold no positive (a region's test slice can): PR AUC is
+        undefined there, as :func:`weighted_average_precision` says.
     """
+    if not (np.asarray(y) == 1).any():
+        return float("nan"), float("nan")
     s = np.asarray(scores, np.float64)
     order = np.argsort(-s, kind="mergesort")
     ss, yy, ww = s[order], np.asarray(y, np.float64)[order], np.asarray(weight, np.float64)[order]

@@ -55,3 +55,14 @@ def test_calibration_bins_cover_all_weight():
                             split="test", y=y, scores=s, weight=w)
     assert sum(r[9] for r in rows) == len(y)
     assert np.isclose(sum(r[10] for r in rows), w.sum())
+
+
+def test_bootstrap_interval_without_positives_is_undefined_not_an_error():
+    # a region's test slice can hold no bot: PR AUC is undefined there (NaN), as unresampled
+    y = np.zeros(50)
+    s = np.linspace(0, 1, 50)
+    assert np.isnan(weighted_average_precision(y, s))
+    lo, hi = bootstrap_pr_auc(y, s, np.ones(50), np.arange(50) // 5, n_resamples=20)
+    assert np.isnan(lo) and np.isnan(hi)
+    lo, hi = bootstrap_pr_auc(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), n_resamples=20)
+    assert np.isnan(lo) and np.isnan(hi)
