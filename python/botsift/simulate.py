@@ -925,11 +925,16 @@ def _write_accounts(con: duckdb.DuckDBPyConnection, pop: _Population, cfg: Simul
     con.execute(f"drop table if exists {r}.accounts")
     con.execute(raw_ddl("accounts"))
     con.register("_acc", acc)
+    # Follower and following counters count distinct accounts, as a platform's do: the log
+    # repeats some pairs, and fct_account_features rolls counters back by each pair's first
+    # follow (int_follows__edges), so counting events would leave repeats in past snapshots.
     con.execute(f"""
         insert into {r}.accounts
         with posts as (select account_id, count(*) as n from {r}.posts group by all),
-        friends as (select follower_id as account_id, count(*) as n from {r}.follows group by all),
-        followers as (select followee_id as account_id, count(*) as n from {r}.follows group by all),
+        friends as (select follower_id as account_id, count(distinct followee_id) as n
+                    from {r}.follows group by all),
+        followers as (select followee_id as account_id, count(distinct follower_id) as n
+                      from {r}.follows group by all),
         likes as (select account_id, count(*) as n from {r}.interactions
                   where action = 'like' group by all)
         select a.id, a.created_at, a.region, {_ip_str('a.signup_ip')},

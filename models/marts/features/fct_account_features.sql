@@ -16,8 +16,9 @@
     daily activity, so trailing windows are row frames. The grid starts up to 29 days before
     the first snapshot wanted (the longest window's history) and only snapshot dates are
     kept. Counters exported at the end are rolled back to each as-of date by subtracting the
-    events after it. A full build snapshots every date of int_features__snapshot_dates; an
-    incremental run only the dates after the table's last one.
+    events after it (those after the grid's end included). A full build snapshots every date
+    of int_features__snapshot_dates; an incremental run the table's last date again and the
+    dates after it.
 
     Age is measured at the profile's observation date: the earlier of as_of_date and the
     account's own export date. With event data the export closes the window, so this is
@@ -49,10 +50,10 @@
 {%- set counted_after = ['count_follows_received', 'count_follows_made', 'count_posts', 'count_likes_given'] -%}
 {%- set observed_date = "coalesce(least(windowed.as_of_date, cast(windowed.profile_exported_at as date)), windowed.as_of_date)" -%}
 {%- set age_days = dbt.datediff('windowed.profile_created_date', observed_date, 'day') -%}
-{%- set followers_at = counter_at_as_of('windowed.profile_count_followers', 'windowed.count_follows_received_after') -%}
-{%- set following_at = counter_at_as_of('windowed.profile_count_following', 'windowed.count_follows_made_after') -%}
-{%- set posts_at = counter_at_as_of('windowed.profile_count_posts', 'windowed.count_posts_after') -%}
-{%- set likes_at = counter_at_as_of('windowed.profile_count_likes', 'windowed.count_likes_given_after') -%}
+{%- set followers_at = counter_at_as_of('windowed.profile_count_followers', '(coalesce(windowed.count_follows_received_after, 0) + windowed.count_follows_received_after_grid)') -%}
+{%- set following_at = counter_at_as_of('windowed.profile_count_following', '(coalesce(windowed.count_follows_made_after, 0) + windowed.count_follows_made_after_grid)') -%}
+{%- set posts_at = counter_at_as_of('windowed.profile_count_posts', '(coalesce(windowed.count_posts_after, 0) + windowed.count_posts_after_grid)') -%}
+{%- set likes_at = counter_at_as_of('windowed.profile_count_likes', '(coalesce(windowed.count_likes_given_after, 0) + windowed.count_likes_given_after_grid)') -%}
 
 with
 
@@ -60,7 +61,9 @@ snapshot_dates as (
 
     select as_of_date from {{ ref('int_features__snapshot_dates') }}
     {% if is_incremental() %}
-    where as_of_date > (select max(as_of_date) from {{ this }})
+    {#- the table's latest date is computed again: its day may have been loaded in part (a
+        mid-day load), and the rest of it arrives with the next refresh -#}
+    where as_of_date >= (select max(as_of_date) from {{ this }})
     {% endif %}
 
 ),
@@ -110,6 +113,21 @@ profiles as (
 daily_activity as (
 
     select * from {{ ref('int_accounts__daily_activity') }}
+
+),
+
+activity_after_grid as (
+
+    {#- Events after the grid's last date: there are some only when `feature_as_of_date` ends
+        the snapshots before the data does. Exported counters are rolled back past them too. -#}
+    select
+        account_id,
+        {%- for m in counted_after %}
+        sum({{ m }}) as {{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from daily_activity
+    where activity_date > (select last_snapshot_date from grid_bounds)
+    group by account_id
 
 ),
 
@@ -191,10 +209,15 @@ windowed as (
         {{ packed }} as {{ low }}_{{ days }}d{{ ',' if not (outer_loop.last and loop.last) }}
         {%- endif %}
         {%- endfor %}
+        {%- endfor %},
+        {%- for m in counted_after %}
+        coalesce(activity_after_grid.{{ m }}, 0) as {{ m }}_after_grid{{ ',' if not loop.last }}
         {%- endfor %}
     from windowed_packed
     inner join profiles
         on windowed_packed.account_id = profiles.account_id
+    left join activity_after_grid
+        on windowed_packed.account_id = activity_after_grid.account_id
 
 ),
 

@@ -165,3 +165,104 @@ def test_source_freshness_checks_every_raw_table_by_default(
     con.execute("update raw.posts set _loaded_at = _loaded_at - interval 2 day")
     con.close()
     assert statuses()["posts"] == "warn"
+
+
+_EVENT_TIMES = {"posts": "created_at", "logins": "attempted_at", "follows": "created_at",
+                "interactions": "created_at", "ops_reviews": "reviewed_at"}
+
+
+def _differing_rows(a: Path, b: Path, relation: str, where: str = "true") -> int:
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    try:
+        return sum(con.execute(
+            f"select count(*) from (select * from {x}.{relation} where {where} "
+            f"except all select * from {y}.{relation} where {where})").fetchall()[0][0]
+            for x, y in (("a", "b"), ("b", "a")))
+    finally:
+        con.close()
+
+
+def test_refreshes_through_a_mid_day_load_equal_one_full_build(
+        built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new day loaded in two parts, each followed by an incremental refresh, gives the
+    features and training examples of one full build of the whole day: the refresh after the
+    first part computes the day, the next one computes it again; repeated follows are counted
+    alike by the export and the roll-back; training reads only the snapshot window, though the
+    incremental table keeps the dates that fell out of it."""
+    from botsift.simulate import extend_simulation
+
+    window = ["--vars", "{feature_snapshot_days: 5}"]
+    inc, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
+    shutil.copy(built_warehouse, inc)
+
+    def build(wh: Path, *extra: str) -> None:
+        monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+        run_dbt(["build", "--selector", "training", *window, *extra,
+                 "--target-path", str(tmp_path / "target")], ROOT, quiet=True)
+
+    build(inc, "--full-refresh")
+    extend_simulation(inc, 1)
+    con = duckdb.connect(str(inc))
+    new_day = con.execute("select max(cast(created_at as date)) from raw.posts").fetchall()[0][0]
+    noon = f"timestamp '{new_day} 12:00:00'"
+    for table, at in _EVENT_TIMES.items():
+        con.execute(f"create table main.later_{table} as select * from raw.{table} where {at} >= {noon}")
+        con.execute(f"delete from raw.{table} where {at} >= {noon}")
+    # the morning's export: counters as at noon (follow counters count distinct accounts)
+    con.execute("create table main.accounts_at_end as select * from raw.accounts")
+    con.execute("""create temp table later_pairs as
+        select follower_id, followee_id from main.later_follows
+        except select follower_id, followee_id from raw.follows""")
+    con.execute(f"""update raw.accounts set
+        statuses_count = statuses_count - (select count(*) from main.later_posts as p
+                                           where p.account_id = accounts.id),
+        favourites_count = favourites_count - (select count(*) from main.later_interactions as i
+                                               where i.account_id = accounts.id and i.action = 'like'),
+        followers_count = followers_count - (select count(*) from later_pairs
+                                             where followee_id = accounts.id),
+        friends_count = friends_count - (select count(*) from later_pairs
+                                         where follower_id = accounts.id),
+        exported_at = {noon}""")
+    con.close()
+    build(inc)  # the morning
+    con = duckdb.connect(str(inc))
+    for table in _EVENT_TIMES:
+        con.execute(f"insert into raw.{table} select * from main.later_{table}")
+        con.execute(f"drop table main.later_{table}")
+    con.execute("delete from raw.accounts")
+    con.execute("insert into raw.accounts select * from main.accounts_at_end")
+    con.execute("drop table main.accounts_at_end")
+    con.close()
+    shutil.copy(inc, full)
+    build(inc)  # the afternoon
+    build(full, "--full-refresh")
+    con = duckdb.connect(str(full), read_only=True)
+    dates = [r[0] for r in con.execute(
+        "select distinct as_of_date from marts.fct_account_features order by 1").fetchall()]
+    con.close()
+    assert len(dates) == 5 and dates[-1] == new_day
+    in_window = f"as_of_date >= date '{dates[0]}'"
+    assert _differing_rows(inc, full, "marts.fct_account_features", in_window) == 0
+    assert _differing_rows(inc, full, "marts.ml_training_examples") == 0
+
+
+def test_features_as_of_an_earlier_date_roll_counters_back_past_every_later_event(
+        built_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With feature_as_of_date before the data ends, counters are those of the full build at
+    that date: events after the last snapshot are subtracted too."""
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    as_of = con.execute("select min(as_of_date) + 5 from marts.fct_account_features").fetchall()[0][0]
+    con.close()
+    wh = tmp_path / "as_of.duckdb"
+    shutil.copy(built_warehouse, wh)
+    monkeypatch.setenv("BOTSIFT_WAREHOUSE", str(wh))
+    run_dbt(["build", "--selector", "training", "--full-refresh", "--vars",
+             f"{{feature_as_of_date: '{as_of}'}}", "--target-path", str(tmp_path / "target")],
+            ROOT, quiet=True)
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("select max(as_of_date) from marts.fct_account_features").fetchall()[0][0] == as_of
+    con.close()
+    assert _differing_rows(wh, built_warehouse, "marts.fct_account_features",
+                           f"as_of_date = date '{as_of}'") == 0
