@@ -17,7 +17,10 @@ labels as (
 
 features as (
 
+    {#- Only the snapshot window's dates: incremental builds keep older dates for scoring and
+        monitoring, and training must not depend on how the feature table was built. -#}
     select * from {{ ref('fct_account_features') }}
+    where as_of_date in (select as_of_date from {{ ref('int_features__snapshot_dates') }})
 
 ),
 

@@ -83,7 +83,9 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
 
     A first build scores the last ``backfill_days`` snapshots (so monitoring has a history);
     an incremental run scores every snapshot newer than what each deployed version has
-    scored, and re-scores the latest one (idempotent: same rows replace the same keys).
+    scored, and re-scores the latest one (idempotent: same rows replace the same keys) and the
+    last one it scored: ``fct_account_features`` computes its previous latest date again on
+    each refresh (that day may have been loaded in part), so its scores follow.
     """
     all_dates = sorted(r[0] for r in features.project("as_of_date").distinct().fetchall())
     if not all_dates:
@@ -96,7 +98,7 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     for m in models:
         done = con.execute(f"select max(as_of_date) from {this} where model_version = ?",
                            [m.model_version]).fetchall()[0][0]
-        wanted.update(d for d in backfill if done is None or d > done)
+        wanted.update(d for d in backfill if done is None or d >= done)
     return [str(d) for d in sorted(wanted)]
 
 

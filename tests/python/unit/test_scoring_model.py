@@ -94,8 +94,10 @@ def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
     assert dates_to_score(con, features, None, models, backfill_days=0) == ["2026-10-30"]
     con.execute("create table scores (model_version varchar, as_of_date date)")
     con.execute("insert into scores values ('v1', date '2026-10-28')")
-    # v1 has scored the 28th: the newer backfill dates, and the latest re-scored
-    assert dates_to_score(con, features, "scores", models, backfill_days=3) == ["2026-10-29", "2026-10-30"]
+    # v1 has scored the 28th: the newer backfill dates, the latest, and the 28th again (the
+    # feature table computes its previous latest date again on each refresh)
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == [
+        "2026-10-28", "2026-10-29", "2026-10-30"]
     con.execute("insert into scores values ('v1', date '2026-10-30')")
     assert dates_to_score(con, features, "scores", models, backfill_days=3) == ["2026-10-30"]
     con.execute("delete from features")
