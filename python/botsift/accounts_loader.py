@@ -44,6 +44,7 @@ defaults to the end of the day before the load so that this review time is not i
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -144,8 +145,18 @@ def parse_int(value: Any) -> int | None:
     Raises
     ------
     ValueError
-        If the value is not an integer written exactly.
+        If the value is not an integer written exactly, or is outside BIGINT's range.
     """
+    number = _parse_int(value)
+    if number is not None and not _BIGINT_MIN <= number <= _BIGINT_MAX:
+        raise ValueError(f"out of BIGINT range: {value!r}")
+    return number
+
+
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+def _parse_int(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -405,10 +416,14 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
             if spec.get("transform") not in (None, "length_placeholder"):
                 raise BotsiftError(f"{where}: column {target!r}: unknown transform "
                                    f"{spec['transform']!r} (known: length_placeholder)")
+            for flag in ("day_first", "strip_quotes"):
+                if not isinstance(spec.get(flag, False), bool):
+                    raise BotsiftError(f"{where}: column {target!r}: {flag} must be true or "
+                                       f"false, not {spec[flag]!r}")
             columns[target] = ColumnSpec(source=spec.get("source"), value=spec.get("value"),
                                          transform=spec.get("transform"),
-                                         day_first=bool(spec.get("day_first", True)),
-                                         strip_quotes=bool(spec.get("strip_quotes", False)))
+                                         day_first=spec.get("day_first", True),
+                                         strip_quotes=spec.get("strip_quotes", False))
         else:
             raise BotsiftError(f"{where}: column {target!r} must be a source name or a mapping")
     key = doc.get("key") or {}
@@ -432,6 +447,15 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     fmt = doc.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise BotsiftError(f"{where}: format must be {_FORMAT_CHOICES}")
+    delimiter = doc.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise BotsiftError(f"{where}: delimiter must be one character, not {delimiter!r}")
+    fallback_encoding = str(doc.get("fallback_encoding", "latin-1"))
+    try:
+        codecs.lookup(fallback_encoding)
+    except LookupError:
+        raise BotsiftError(f"{where}: unknown fallback_encoding {fallback_encoding!r} "
+                           "(a Python codec name, e.g. latin-1 or cp1252)") from None
     return AccountMapping(
         name=str(doc.get("name") or (Path(path).stem if path else "identity")),
         columns=columns,
@@ -442,8 +466,8 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
             str(key["source"]) if strategy == "numeric" else None),
         header=header,
         source_columns=source_columns,
-        delimiter=str(doc.get("delimiter", ",")),
-        fallback_encoding=str(doc.get("fallback_encoding", "latin-1")),
+        delimiter=delimiter,
+        fallback_encoding=fallback_encoding,
         format=fmt,
         files=tuple(doc.get("files") or ()),
         defaults=defaults,
@@ -457,6 +481,8 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
 # ---------------------------------------------------------------------------------------------
 # Reading files
 # ---------------------------------------------------------------------------------------------
+_CSV_FIELD_LIMIT = 64 * 2**20
+
 @dataclass
 class _SourceRow:
     file: str
@@ -516,12 +542,23 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         if not all(isinstance(r, dict) for r in rows):
             raise BotsiftError(f"{path}: expected JSON objects, one per account")
         return rows, encoding, list(dict.fromkeys(k for r in rows for k in r))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
-    records = list(reader)
+    # strict: a stray quote is an error naming its line, not a field that swallows the rows
+    # after it; fields up to 64 MiB (the module's default limit, 128 KiB, is a long bio)
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise BotsiftError(f"{path}: not valid CSV at line {reader.line_num}: {exc}; fix the "
+                           "quoting there (a stray or unclosed quote)") from None
     if mapping.header:
         if not records:
             raise BotsiftError(f"{path}: empty file (no header row)")
         names = [n.strip() for n in records[0]]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise BotsiftError(f"{path}: the header names {', '.join(repeated)} more than once; "
+                               "rename the columns so each value has one name")
         body = records[1:]
     else:
         names = list(mapping.source_columns)
@@ -534,6 +571,7 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         row: dict[str, Any] = dict(zip(names, rec, strict=False))
         if len(rec) != len(names):
             row["__width__"] = len(rec)
+            row["__expected_width__"] = len(names)
         out.append(row)
     return out, encoding, names
 
@@ -795,6 +833,7 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
     # 1. parse every row; exact duplicates (same source values and label) collapse
     parsed: list[tuple[_SourceRow, int, str, int | None, dict[str, Any]]] = []
     seen: set[tuple[str, int | None]] = set()
+    labelled: dict[str, dict[str, int]] = {}  # key -> {file:row: label}
     collapsed = 0
     for row in rows:
         if row.values.get("__blank__"):
@@ -802,7 +841,7 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             continue
         if "__width__" in row.values:
             reject(row, f"wrong_field_count: {row.values['__width__']} fields, expected "
-                        f"{len([k for k in row.values if not k.startswith('__')])}")
+                        f"{row.values['__expected_width__']}")
             continue
         try:
             account_id, key = _key_of(row, mapping)
@@ -816,6 +855,8 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             continue
         if key in label_override:
             label = label_override[key][0]
+        if label is not None:  # every labelled copy counts, also one quarantined below
+            labelled.setdefault(key, {}).setdefault(f"{row.file}:{row.row_number}", label)
         fingerprint = (_raw_json(row.values), label)
         if fingerprint in seen:
             collapsed += 1
@@ -850,9 +891,9 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             for row, _, key, _, _ in copies:
                 reject(row, f"id_collision: keys {sorted(keys)} hash to the same id", key)
             continue
-        label_set = {c[3] for c in copies if c[3] is not None}
-        if len(label_set) > 1:
-            where = ", ".join(f"{c[0].file}:{c[0].row_number}={c[3]}" for c in copies)
+        seen_labels = labelled.get(copies[0][2], {})
+        if len(set(seen_labels.values())) > 1:
+            where = ", ".join(f"{at}={label}" for at, label in seen_labels.items())
             for row, _, key, _, _ in copies:
                 reject(row, f"conflicting_labels: {where}", key)
             continue
@@ -910,6 +951,7 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
                            "key and a label")
     out: dict[str, tuple[int, str, int, str]] = {}
     bad: list[dict[str, Any]] = []
+    conflicted: set[str] = set()
     for i, values in enumerate(records, start=1):
         row = _SourceRow(Path(path).name, i, values, None)
         try:
@@ -919,7 +961,14 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
             bad.append({"file": row.file, "row_number": i, "source_key": None,
                         "reason": f"bad_label_row: {exc}", "raw_row": _raw_json(values)})
             continue
-        if key in out and out[key][0] != label:
+        if key in conflicted or (key in out and out[key][0] != label):
+            # no label applies to a key labelled both ways: its first row is quarantined too
+            if key in out:
+                first_label, first_file, first_row, first_raw = out.pop(key)
+                bad.append({"file": first_file, "row_number": first_row, "source_key": key,
+                            "reason": "conflicting_labels: labelled both ways in the labels file",
+                            "raw_row": first_raw})
+            conflicted.add(key)
             bad.append({"file": row.file, "row_number": i, "source_key": key,
                         "reason": "conflicting_labels: labelled both ways in the labels file",
                         "raw_row": _raw_json(values)})

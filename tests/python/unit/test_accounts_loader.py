@@ -349,6 +349,10 @@ def test_labels_file_without_key_or_label_column_is_an_error(tmp_path: Path, cap
     ("key: {source: id}\nfiles: a.csv\n", "files must be a list, not str"),
     ("key: {source: id}\nlabel: 3\n", "label must be a mapping, not int"),
     ("key: {source: id}\nlabel: {files: [a.csv]}\n", "label.files must be a mapping"),
+    ("key: {source: id}\ndelimiter: ';;'\n", "delimiter must be one character, not ';;'"),
+    ("key: {source: id}\nfallback_encoding: klingon\n", "unknown fallback_encoding 'klingon'"),
+    ("key: {source: id}\ncolumns: {created_at: {source: c, day_first: 'false'}}\n",
+     "column 'created_at': day_first must be true or false, not 'false'"),
 ])
 def test_bad_mappings_raise(tmp_path: Path, text: str, match: str) -> None:
     p = tmp_path / "m.yml"
@@ -403,3 +407,60 @@ def test_cli_load_accounts(messy: tuple[Path, Path], tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["load-accounts", str(csv_path), "--preset", "nope",
                                    "--warehouse", str(wh)])
     assert res.exit_code == 1 and "unknown preset" in res.output and "Traceback" not in res.output
+
+
+def test_an_id_labelled_both_ways_gets_no_label_when_one_copy_fails_another_rule(
+        tmp_path: Path) -> None:
+    # 301: the bot copy has a bad counter; 302: the bot copy was created after its export
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text(MESSY_HEADER + "\n".join([
+        "301,a,A,,2016-05-04,abc,1,1,1,,,2017-04-01 10:00:00,bot",
+        "301,a,A,,2016-05-04,1,1,1,1,,,2017-04-01 10:00:00,human",
+        "302,b,B,,2017-06-04,1,1,1,1,,,2017-04-01 10:00:00,bot",
+        "302,b,B,,2016-06-04,1,1,1,1,,,2017-04-01 10:00:00,human",
+    ]) + "\n")
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MESSY_MAPPING)
+    parsed = parse_accounts([csv_path], load_mapping(mapping))
+    assert parsed.accounts == [] and parsed.labels == {}
+    assert sorted(q["reason"].split(":")[0] for q in parsed.quarantine) == [
+        "conflicting_labels", "conflicting_labels", "created_after_export", "unparseable followers_count"]
+
+
+def test_a_key_labelled_both_ways_in_a_labels_file_gets_no_label(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,created_at\n1,2015-01-01\n2,2015-01-01\n")
+    (tmp_path / "labels.csv").write_text("id,label\n1,1\n1,0\n1,0\n2,1\n")
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([tmp_path / "a.csv"], wh, labels_file=tmp_path / "labels.csv", now=NOW)
+    assert (s.bots, s.humans) == (1, 0)
+    rows = _fetch(wh, "select row_number, reason from raw.load_quarantine order by row_number")
+    assert [(n, r.split(":")[0]) for n, r in rows] == [
+        (1, "conflicting_labels"), (2, "conflicting_labels"), (3, "conflicting_labels")]
+
+
+def test_counters_beyond_bigint_are_quarantined_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,created_at,followers_count\n"
+                                    "1,2015-01-01,99999999999999999999999\n2,2015-01-01,5\n")
+    s = load_accounts([tmp_path / "a.csv"], tmp_path / "wh.duckdb", now=NOW)
+    assert s.rows_loaded == 1 and s.rows_quarantined == 1
+    assert _fetch(tmp_path / "wh.duckdb", "select reason from raw.load_quarantine") == [
+        ("unparseable followers_count: out of BIGINT range: '99999999999999999999999'",)]
+
+
+def test_broken_csv_quoting_and_repeated_header_names_are_errors(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.csv"
+    stray.write_text('id,created_at,description\n1,2015-01-01,"unterminated\n2,2015-01-01,x\n'
+                     '3,2015-01-01,y\n')
+    with pytest.raises(BotsiftError, match=r"stray\.csv: not valid CSV at line 4: unexpected end "
+                                           r"of data; fix the quoting there"):
+        parse_accounts([stray], load_mapping(None))
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,screen_name,screen_name\n1,a,b\n")
+    with pytest.raises(BotsiftError, match="header names screen_name more than once"):
+        parse_accounts([dup], load_mapping(None))
+    short = tmp_path / "short.csv"
+    long_bio = "x" * 200_000  # past the csv module's default field limit
+    short.write_text(f"id,created_at,description\n1,2015-01-01\n2,2015-01-01,{long_bio}\n")
+    parsed = parse_accounts([short], load_mapping(None))
+    assert [q["reason"] for q in parsed.quarantine] == ["wrong_field_count: 2 fields, expected 3"]
+    assert len(parsed.accounts[0]["description"]) == 200_000
