@@ -206,7 +206,9 @@ def evaluate(
     from botsift.evaluate_datasets import format_result
 
     train_mp = _run(load_mapping, mapping, preset=preset)
-    test_mp = _run(load_mapping, test_mapping, preset=test_preset) if test_on else None
+    # without its own mapping or preset the test export is read with the training one
+    test_mp = (_run(load_mapping, test_mapping, preset=test_preset)
+               if test_on and (test_mapping or test_preset) else None)
     if baselines is None:
         guess = paths[0].resolve().parent / "baselines" / "hays2023_tree_scores.csv"
         baselines = guess if guess.is_file() else None

@@ -283,6 +283,9 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+_INNER_FOLDS = 3  # the tuned tree's depth search
+
+
 def _models(seed: int, n_jobs: int) -> dict[str, Any]:
     impute = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
     logistic = make_pipeline(
@@ -294,7 +297,7 @@ def _models(seed: int, n_jobs: int) -> dict[str, Any]:
             DecisionTreeClassifier(class_weight="balanced", random_state=seed),
             {"max_depth": [2, 3, 4, 5, 6, 8, 10, 12], "min_samples_leaf": [1, 5, 20]},
             # single process: tree fits take milliseconds, worker start-up takes seconds
-            cv=StratifiedKFold(3, shuffle=True, random_state=seed), scoring="accuracy")),
+            cv=StratifiedKFold(_INNER_FOLDS, shuffle=True, random_state=seed), scoring="accuracy")),
     ])
     tree4 = make_pipeline(clone(impute), DecisionTreeClassifier(max_depth=4, random_state=seed))
     forest = make_pipeline(clone(impute), RandomForestClassifier(
@@ -458,11 +461,20 @@ def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
     for ds in (train, test):
         if ds is not None and ds.labels.nunique() < 2:
             raise BotsiftError(f"{ds.name}: needs both bots and humans, has one class only")
-    if test is None and int(train.labels.value_counts().min()) < folds:
-        counts = train.labels.value_counts()
+    counts = train.labels.value_counts()
+    smaller = int(counts.min())
+    if test is None and smaller < folds:
         raise BotsiftError(f"{train.name}: {folds} folds need at least {folds} bots and {folds} "
                            f"humans; it has {int(counts.get(1, 0))} bots and "
                            f"{int(counts.get(0, 0))} humans")
+    # the tuned tree searches its depth with an inner 3-fold CV on each training set
+    fitted_on = smaller - -(-smaller // folds) if test is None else smaller
+    if "tree_tuned" in models and fitted_on < _INNER_FOLDS:
+        raise BotsiftError(
+            f"{train.name}: the tuned tree's inner {_INNER_FOLDS}-fold search needs at least "
+            f"{_INNER_FOLDS} of each class in every training set; "
+            + (f"with {folds} folds the smaller class ({smaller} rows) leaves {fitted_on}"
+               if test is None else f"the smaller class has {smaller} rows"))
     candidates = list(train.features.columns)
     informative = informative_features(train.features, candidates)
     if test is not None:

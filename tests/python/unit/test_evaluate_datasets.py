@@ -173,3 +173,33 @@ def test_cli_evaluate_writes_json(tmp_path: Path) -> None:
     assert "3-fold stratified CV on synth" in res.output
     saved = json.loads((out / "evaluate_cv_synth_python_mart.json").read_text())
     assert saved["scores"]["without_verified"]["soft_vote"]["accuracy"] > 0.85
+
+
+def test_too_few_of_a_class_for_the_tuned_trees_inner_search_is_named(tmp_path: Path) -> None:
+    csv_path, mapping = _write_synthetic(tmp_path, 40, seed=4)
+    frame = pd.read_csv(csv_path)
+    bots = frame[frame["bot"] == 1].head(4)
+    pd.concat([frame[frame["bot"] == 0], bots]).to_csv(csv_path, index=False)
+    # 4 bots in 3 folds: a training set can hold 2, and the inner search needs 3
+    with pytest.raises(BotsiftError, match=r"inner 3-fold search needs at least 3 of each class "
+                                           r"in every training set; with 3 folds the smaller "
+                                           r"class \(4 rows\) leaves 2"):
+        evaluate([csv_path], load_mapping(mapping), folds=3, feature_source="python", n_jobs=1)
+    # the other models need no inner search
+    r = evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"],
+                 feature_source="python", n_jobs=1)
+    assert r.rows_train == len(frame[frame["bot"] == 0]) + 4
+
+
+def test_cli_evaluate_reads_the_test_export_with_the_training_mapping_by_default(
+        tmp_path: Path) -> None:
+    from botsift.cli import app
+
+    train_csv, mapping = _write_synthetic(tmp_path / "a", 120, seed=5)
+    test_csv, _ = _write_synthetic(tmp_path / "b", 80, seed=6)
+    res = CliRunner().invoke(app, ["evaluate", str(train_csv), "--mapping", str(mapping),
+                                   "--test-on", str(test_csv), "--features", "python",
+                                   "--out", str(tmp_path / "results")])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "results" / "evaluate_synth_to_synth_python_mart.json").read_text())
+    assert saved["rows_test"] == 80
