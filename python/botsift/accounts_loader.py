@@ -676,7 +676,7 @@ def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
         value = int(text)
         if not 0 < value < (1 << 63):
             raise ValueError(f"key {mapping.key_source}={text!r} is out of BIGINT range")
-        return value, text
+        return value, str(value)  # 00123 and 123 are one account, in the labels file too
     norm = text.lower() if mapping.key_lowercase else text
     return stable_id(norm), norm
 
@@ -698,6 +698,11 @@ def _label_of(row: _SourceRow, mapping: AccountMapping) -> int | None:
 def _clean_text(v: Any, spec: ColumnSpec) -> str | None:
     if v is None:
         return None
+    if isinstance(v, bytes):  # a Parquet binary column: text written without its UTF-8 type
+        try:
+            v = v.decode("utf-8")
+        except UnicodeDecodeError:
+            v = v.decode("latin-1")
     text = str(v)
     if spec.strip_quotes:
         while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
@@ -715,6 +720,9 @@ def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
         spec = mapping.columns.get(col)
         if spec is None:
             out[col] = None
+            continue
+        if spec.source is not None and spec.source not in row.values:
+            out[col] = None  # the export has no such column: unknown, whatever the type
             continue
         raw = spec.value if spec.source is None else _source(row.values, spec.source)
         typ = types[col]

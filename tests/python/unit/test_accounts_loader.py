@@ -464,3 +464,25 @@ def test_broken_csv_quoting_and_repeated_header_names_are_errors(tmp_path: Path)
     parsed = parse_accounts([short], load_mapping(None))
     assert [q["reason"] for q in parsed.quarantine] == ["wrong_field_count: 2 fields, expected 3"]
     assert len(parsed.accounts[0]["description"]) == 200_000
+
+
+def test_numeric_keys_with_leading_zeros_absent_flags_and_binary_text(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # 00123 and 123 are one account (the later export is kept); no verified column at all
+    (tmp_path / "a.csv").write_text("id,created_at,exported_at,default_profile_image\n"
+                                    "00123,2015-01-01,2017-01-01,1\n123,2015-01-01,2017-02-01,\n")
+    (tmp_path / "labels.csv").write_text("id,label\n0123,1\n")
+    # screen names written as Parquet binary (no UTF-8 annotation)
+    pq.write_table(pa.table({"id": [7], "created_at": ["2015-01-01"],
+                             "screen_name": pa.array([b"caf\xc3\xa9"], pa.binary())}),
+                   tmp_path / "b.parquet")
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([tmp_path / "a.csv", tmp_path / "b.parquet"], wh,
+                      labels_file=tmp_path / "labels.csv", now=NOW)
+    assert (s.rows_loaded, s.rows_quarantined, s.bots) == (2, 1, 1)
+    assert [r[0].split(":")[0] for r in _fetch(wh, "select reason from raw.load_quarantine")] == [
+        "duplicate_key"]
+    assert _fetch(wh, "select id, verified, default_profile_image, screen_name from raw.accounts "
+                      "order by id") == [(7, None, None, "café"), (123, None, False, None)]
