@@ -829,7 +829,8 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
     label_quarantine: list[dict[str, Any]] = []
     label_rows = 0
     if labels_file is not None:
-        label_override, label_quarantine, label_rows = _read_labels(labels_file, mapping, fmt)
+        # --format names the export's format; the labels file's comes from its own suffix
+        label_override, label_quarantine, label_rows = _read_labels(labels_file, mapping, None)
 
     stats = {"ambiguous_dates": 0, "snowflake_fallbacks": 0}
     quarantine: list[dict[str, Any]] = list(label_quarantine)

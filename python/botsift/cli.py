@@ -107,7 +107,7 @@ def demo(
 @app.command("load-accounts")
 def load_accounts_command(
     paths: Annotated[list[Path], typer.Argument(help="Export files, or folders holding them.")],
-    format: Annotated[str | None, typer.Option("--format", help="csv, parquet or json (default: from the suffix).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="The export's format: csv, parquet or json (default: from the suffix; a --labels file's always is).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML (see python/botsift/presets).")] = None,
     preset: Annotated[str | None, typer.Option(help="A shipped mapping: cresci-2015, caverlee-2011, kaggle-2017.")] = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="Separate labels file: the key column and a label column.")] = None,

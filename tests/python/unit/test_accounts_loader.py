@@ -486,3 +486,11 @@ def test_numeric_keys_with_leading_zeros_absent_flags_and_binary_text(tmp_path: 
         "duplicate_key"]
     assert _fetch(wh, "select id, verified, default_profile_image, screen_name from raw.accounts "
                       "order by id") == [(7, None, None, "café"), (123, None, False, None)]
+
+
+def test_format_names_the_exports_format_not_the_labels_files(tmp_path: Path) -> None:
+    (tmp_path / "a.export").write_text('{"id": 1, "created_at": "2015-01-01"}\n')
+    (tmp_path / "labels.csv").write_text("id,label\n1,1\n")
+    s = load_accounts([tmp_path / "a.export"], tmp_path / "wh.duckdb", fmt="json",
+                      labels_file=tmp_path / "labels.csv", now=NOW)
+    assert (s.rows_loaded, s.bots) == (1, 1)
