@@ -28,11 +28,11 @@ def _new(tmp_path, wh, version, regions=()):
     return folder
 
 
-def _active(wh):
+def _deployed(wh, status="active"):
     con = duckdb.connect(str(wh))
     try:
         return con.execute("""select segment, model_version from registry.model_versions
-            where status = 'active' order by segment""").fetchall()
+            where status = ? order by segment""", [status]).fetchall()
     finally:
         con.close()
 
@@ -55,15 +55,15 @@ def test_one_active_per_segment_and_rollback(tmp_path):
     _new(tmp_path, wh, "v3", regions=("eu",))
     assert all(r["status"] == "candidate" for r in list_versions(wh))
     promote(wh, "v1")
-    assert _active(wh) == [("eu", "v1"), ("global", "v1")]
+    assert _deployed(wh) == [("eu", "v1"), ("global", "v1")]
     promote(wh, "v2")  # v2 has no eu model: v1's eu model is retired too
-    assert _active(wh) == [("global", "v2")]
+    assert _deployed(wh) == [("global", "v2")]
     promote(wh, "v3")
-    assert _active(wh) == [("eu", "v3"), ("global", "v3")]
+    assert _deployed(wh) == [("eu", "v3"), ("global", "v3")]
     assert rollback(wh) == "v2"
-    assert _active(wh) == [("global", "v2")]
+    assert _deployed(wh) == [("global", "v2")]
     assert rollback(wh) == "v1"
-    assert _active(wh) == [("eu", "v1"), ("global", "v1")]
+    assert _deployed(wh) == [("eu", "v1"), ("global", "v1")]
     with pytest.raises(BotsiftError, match="no earlier active"):
         rollback(wh)
     status = {(r["model_version"], r["segment"]): r["status"] for r in list_versions(wh)}
@@ -92,15 +92,6 @@ def test_shadow_and_errors(tmp_path):
         promote(wh, "v1", to="retired")
 
 
-def _shadow(wh):
-    con = duckdb.connect(str(wh))
-    try:
-        return con.execute("""select segment, model_version from registry.model_versions
-            where status = 'shadow' order by segment""").fetchall()
-    finally:
-        con.close()
-
-
 def test_a_new_shadow_retires_every_segment_of_the_old_one(tmp_path):
     wh = tmp_path / "wh.duckdb"
     _new(tmp_path, wh, "v1")
@@ -108,14 +99,14 @@ def test_a_new_shadow_retires_every_segment_of_the_old_one(tmp_path):
     _new(tmp_path, wh, "v3")
     promote(wh, "v1")
     promote(wh, "v2", to="shadow")
-    assert _shadow(wh) == [("africa", "v2"), ("global", "v2")]
+    assert _deployed(wh, "shadow") == [("africa", "v2"), ("global", "v2")]
     # v3 has no africa model: v2's must not stay in shadow beside v3's global model
     promote(wh, "v3", to="shadow")
-    assert _shadow(wh) == [("global", "v3")]
+    assert _deployed(wh, "shadow") == [("global", "v3")]
     status = {(r["model_version"], r["segment"]): r["status"] for r in list_versions(wh)}
     assert status[("v2", "africa")] == status[("v2", "global")] == "retired"
     promote(wh, "v3")
-    assert _shadow(wh) == [] and _active(wh) == [("global", "v3")]
+    assert _deployed(wh, "shadow") == [] and _deployed(wh) == [("global", "v3")]
 
 
 def test_load_active_verifies_sha256_and_falls_back(tmp_path):
