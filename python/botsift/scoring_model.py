@@ -138,7 +138,6 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
     for m in models:
         check_feature_columns(columns, m, "fct_account_features")
-        m.session()  # verify sha256 and load now, so a bad file fails before any row is written
     dates = dates_to_score(con, features, this, models, backfill_days)
     scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
     cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *feature_union(models)])
@@ -147,6 +146,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
              ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
     reader = features.filter(f"as_of_date in ({date_list})").project(cols).to_arrow_reader(batch_size)
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
+    # routes, loads and verifies every model now: a bad file fails before any row is written
     out = score_reader(reader, models, scored_at, workers=workers)
     if fail_after:
         out = _failing(out, fail_after)
