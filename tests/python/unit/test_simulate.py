@@ -123,8 +123,10 @@ def test_referential_integrity(con) -> None:  # type: ignore[no-untyped-def]
 def test_counters_consistent_with_events(con) -> None:  # type: ignore[no-untyped-def]
     bad = con.execute("""
         with p as (select account_id, count(*) as n from raw.posts group by all),
-        fo as (select follower_id as account_id, count(*) as n from raw.follows group by all),
-        fr as (select followee_id as account_id, count(*) as n from raw.follows group by all),
+        fo as (select follower_id as account_id, count(distinct followee_id) as n
+               from raw.follows group by all),
+        fr as (select followee_id as account_id, count(distinct follower_id) as n
+               from raw.follows group by all),
         l as (select account_id, count(*) as n from raw.interactions
               where action = 'like' group by all)
         select count(*) from raw.accounts as a
@@ -136,6 +138,37 @@ def test_counters_consistent_with_events(con) -> None:  # type: ignore[no-untype
                     a.favourites_count, a.listed_count) < 0
     """).fetchone()[0]
     assert bad == 0
+
+
+def test_a_day_adds_its_new_followers_to_the_counters_not_repeat_follows(
+        warehouse: Path, tmp_path: Path) -> None:
+    """Follower and following counters count distinct accounts (the log repeats some pairs):
+    the last day adds exactly the pairs first seen that day, and posts add every post."""
+    before = tmp_path / "before.duckdb"
+    simulate_platform(replace(CFG, days=CFG.days - 1), before)
+    with duckdb.connect() as c:
+        c.execute(f"attach '{before}' as b (read_only)")
+        c.execute(f"attach '{warehouse}' as w (read_only)")
+        last_day = c.execute("select max(cast(created_at as date)) from w.raw.follows").fetchone()[0]
+        assert c.execute("""select count(*) from w.raw.follows where cast(created_at as date) = ?
+            and (follower_id, followee_id) in (select (follower_id, followee_id) from w.raw.follows
+                                                where cast(created_at as date) < ?)""",
+                         [last_day, last_day]).fetchone()[0] > 0  # repeats exist on that day
+        mismatched = c.execute("""
+            with first_follows as (select follower_id, followee_id, min(created_at) as first_at
+                                   from w.raw.follows group by all),
+            new as (select * from first_follows where cast(first_at as date) = ?),
+            posts as (select account_id, count(*) as n from w.raw.posts
+                      where cast(created_at as date) = ? group by all)
+            select count(*) from w.raw.accounts as a join b.raw.accounts as p using (id)
+            where a.followers_count - p.followers_count
+                    <> (select count(*) from new where followee_id = a.id)
+               or a.friends_count - p.friends_count
+                    <> (select count(*) from new where follower_id = a.id)
+               or a.statuses_count - p.statuses_count
+                    <> coalesce((select n from posts where posts.account_id = a.id), 0)
+        """, [last_day, last_day]).fetchone()[0]
+    assert mismatched == 0
 
 
 def test_bot_share_and_families(con) -> None:  # type: ignore[no-untyped-def]
