@@ -139,6 +139,9 @@ def parse_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
 def parse_int(value: Any) -> int | None:
     """Parse an integer counter; blank is None; ``12.0`` is 12; ``1.2E+3`` is rejected.
 
@@ -151,9 +154,6 @@ def parse_int(value: Any) -> int | None:
     if number is not None and not _BIGINT_MIN <= number <= _BIGINT_MAX:
         raise ValueError(f"out of BIGINT range: {value!r}")
     return number
-
-
-_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def _parse_int(value: Any) -> int | None:
@@ -674,7 +674,7 @@ def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
                              "(spreadsheet-mangled ids like 7.01E+17 cannot be used: key on "
                              "another column with key.strategy: hash)")
         value = int(text)
-        if not 0 < value < (1 << 63):
+        if not 0 < value <= _BIGINT_MAX:
             raise ValueError(f"key {mapping.key_source}={text!r} is out of BIGINT range")
         return value, str(value)  # 00123 and 123 are one account, in the labels file too
     norm = text.lower() if mapping.key_lowercase else text
@@ -973,7 +973,7 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         if key in conflicted or (key in out and out[key][0] != label):
             # no label applies to a key labelled both ways: its first row is quarantined too
             if key in out:
-                first_label, first_file, first_row, first_raw = out.pop(key)
+                _, first_file, first_row, first_raw = out.pop(key)
                 bad.append({"file": first_file, "row_number": first_row, "source_key": key,
                             "reason": "conflicting_labels: labelled both ways in the labels file",
                             "raw_row": first_raw})

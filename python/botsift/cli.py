@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from botsift import SEED_MAX
 from botsift.errors import BotsiftError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find bot accounts in the warehouse: simulate, build, train, score.")
 console = Console(stderr=True)
 
-SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32 - 1]
 
 
 def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -180,8 +180,8 @@ def review_shadow(warehouse: Path, *, min_days: int = 3, apply: bool = True) -> 
     The judged days are the rows of ``mon_shadow_outcomes`` for the shadow after its training
     snapshot with a complete post window, against the version active now: days that compared
     it with a version since rolled back or replaced do not count (beating a version no longer
-    in force says nothing about the one it would replace). With fewer than ``min_days`` of them the shadow
-    stays; otherwise it is promoted to active when more days recommend ``promote`` than
+    in force says nothing about the one it would replace). With fewer than ``min_days`` of
+    them the shadow stays; otherwise it is promoted to active when more days recommend ``promote`` than
     ``do_not_promote`` (the per-day criteria are the dbt vars ``shadow_*``), and retired
     otherwise.
 

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from botsift import SEED_MAX
 from botsift.errors import BotsiftError
 from botsift.project import connect_warehouse
 from botsift.schema import (
@@ -229,7 +230,7 @@ class SimulationConfig:
             raise BotsiftError(f"n_accounts={self.n_accounts}: simulate at least 100 accounts")
         if self.days < 1:
             raise BotsiftError(f"days={self.days}: simulate at least 1 day")
-        if not 0 <= self.seed < 2**32:
+        if not 0 <= self.seed <= SEED_MAX:
             raise BotsiftError(f"seed={self.seed}: must be in [0, 2**32 - 1]")
         if not 0 < self.bot_share <= 0.5:
             raise BotsiftError(f"bot_share={self.bot_share}: must be in (0, 0.5]")
