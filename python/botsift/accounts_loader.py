@@ -4,9 +4,10 @@ Real exports are messy. This module turns one or more export files plus a mappin
 rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and labels into
 ``raw.ops_reviews``, and accounts for every row it read:
 
-* **Encoding**: each text file is decoded as UTF-8 (a BOM is dropped); if that fails, with the
-  mapping's ``fallback_encoding`` (default ``latin-1``, which never fails, so no byte is lost
-  or turned into U+FFFD).
+* **Encoding**: each text file is decoded as UTF-8 (a BOM is dropped); if that fails, line
+  by line, each line that is not UTF-8 with the mapping's ``fallback_encoding`` (default
+  ``latin-1``, which never fails, so no byte is lost or turned into U+FFFD). A UTF-8 file
+  with a few latin-1 lines keeps its UTF-8 text.
 * **Booleans**: ``1``/``1.0``/``true``/``t``/``yes``/``y`` are true, ``0``/``0.0``/``false``/
   ``f``/``no``/``n`` and blank are false (exports write false as blank); anything else
   quarantines the row.
@@ -492,11 +493,39 @@ class _SourceRow:
 
 
 def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
+    """Decode a text export: UTF-8, else line by line, each line UTF-8 or ``fallback``.
+
+    A file appended to by several tools can be UTF-8 with a few latin-1 lines; decoding the
+    whole file with the fallback would garble every UTF-8 character in it (``é`` becomes
+    ``Ã©``). Splitting on the newline byte is safe for UTF-8 and for an ASCII-compatible
+    fallback (that byte never occurs inside a character); any other fallback decodes the
+    whole file. Returns the text and the encoding used: ``fallback`` when no line holds
+    UTF-8 beyond ASCII, else ``"utf-8+latin-1 (3 lines)"`` naming the lines that fell back.
+    """
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
+        pass
+    if _ASCII_BYTES.decode(fallback, errors="replace") != _ASCII_BYTES.decode("ascii"):
         log.info("%s is not valid UTF-8; decoding as %s", name, fallback)
         return raw.decode(fallback), fallback
+    lines = raw.removeprefix(codecs.BOM_UTF8).split(b"\n")
+    text, fell_back, utf8 = [], 0, 0
+    for line in lines:
+        try:
+            text.append(line.decode("utf-8"))
+            utf8 += not line.isascii()
+        except UnicodeDecodeError:
+            text.append(line.decode(fallback))
+            fell_back += 1
+    if not utf8:
+        log.info("%s is not valid UTF-8; decoding as %s", name, fallback)
+        return "\n".join(text), fallback
+    log.info("%s is UTF-8 but for %d line(s), decoded as %s", name, fell_back, fallback)
+    return "\n".join(text), f"utf-8+{fallback} ({fell_back} line{'s' if fell_back != 1 else ''})"
+
+
+_ASCII_BYTES = bytes(range(128))
 
 
 def _format_of(path: Path, fmt: str | None) -> str:

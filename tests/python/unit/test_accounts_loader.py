@@ -149,6 +149,19 @@ def test_snowflake_time() -> None:
     assert snowflake_time(None) is None
 
 
+def test_a_utf8_file_with_one_latin1_line_keeps_its_utf8_text(tmp_path: Path) -> None:
+    # a UTF-8 export with one row appended by a latin-1 tool: decoding the whole file as
+    # latin-1 turned every UTF-8 "é" into "Ã©" (and "ñ" into "Ã±")
+    f = tmp_path / "mixed.csv"
+    f.write_bytes("id,created_at,name\n1,2015-01-01,José Núñez\n".encode()
+                  + "2,2015-01-01,Renée\n".encode("latin-1")
+                  + "3,2015-01-01,Zoë\n".encode())
+    parsed = parse_accounts([f], load_mapping())
+    names = {r["id"]: r["name"] for r in parsed.accounts}
+    assert names == {1: "José Núñez", 2: "Renée", 3: "Zoë"}
+    assert parsed.encodings == {"mixed.csv": "utf-8+latin-1 (1 line)"}
+
+
 def test_stable_id_is_stable_positive_bigint() -> None:
     a, b = stable_id("alice"), stable_id("alice")
     assert a == b and 0 < a < 2**63 and stable_id("bob") != a
