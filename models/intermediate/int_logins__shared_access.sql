@@ -75,8 +75,11 @@ final as (
         logins_with_neighbours.is_success,
         accounts_per_ip_day.count_accounts_on_ip,
         accounts_per_device_day.count_accounts_on_device,
+        -- an unknown IP links no accounts: without this every null-IP login would share one
+        -- partition and count any account's login in the 10 minutes before as a co-login
         case
-            when logins_with_neighbours.min_ip_account_10m
+            when logins_with_neighbours.ip_hash is not null
+                and logins_with_neighbours.min_ip_account_10m
                 < logins_with_neighbours.max_ip_account_10m then 1 else 0
         end as has_co_login_10m
     from logins_with_neighbours
