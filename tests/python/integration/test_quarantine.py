@@ -180,6 +180,10 @@ RAW_ROWS: dict[str, list[dict]] = {
         _review(501, 1, decision="banned"),  # unknown_enum
         _review(502, 999),  # unknown_account
         _review(503, 3, note="caf\ufffd"),  # invalid_encoding
+        # two copies loaded together, one without its note: duplicate_id for the null one on
+        # every engine (nulls sort last in the tie-break, whatever the engine's default)
+        _review(505, 2, decision="cleared", note=None),
+        _review(505, 2, decision="cleared", note="second look"),  # kept
     ],
 }
 
@@ -213,6 +217,7 @@ EXPECTED_QUARANTINE = {
     ("ops_reviews", "501", "unknown_enum"),
     ("ops_reviews", "502", "unknown_account"),
     ("ops_reviews", "503", "invalid_encoding"),
+    ("ops_reviews", "505", "duplicate_id"),
 }
 
 EXPECTED_CLEAN_IDS = {
@@ -221,7 +226,7 @@ EXPECTED_CLEAN_IDS = {
     "stg_platform__logins": ("login_id", {200, 201}),
     "stg_platform__follows": ("follow_id", {300}),
     "stg_platform__interactions": ("interaction_id", {400}),
-    "stg_ops__reviews": ("review_id", {500, 504}),
+    "stg_ops__reviews": ("review_id", {500, 504, 505}),
 }
 
 STAGING_MODEL = {
@@ -314,6 +319,22 @@ def test_duplicate_keeps_latest_loaded_copy(con: duckdb.DuckDBPyConnection) -> N
         where source_table = 'accounts' and raw_id = '4'
     """).fetchall()
     assert json.loads(dropped[0][0])["screen_name"] == "old"
+
+
+@pytest.mark.parametrize("null_order", ["nulls_last", "nulls_first_on_asc_last_on_desc"])
+def test_duplicate_choice_does_not_depend_on_null_order(
+    built: tuple[Path, Path], null_order: str
+) -> None:
+    """The copy kept is the same under DuckDB's null order and under Spark's (nulls first
+    in ascending order), which DuckDB's default_null_order setting reproduces."""
+    tmp, warehouse = built
+    compiled = next((tmp / "target" / "compiled").rglob("base_ops__reviews.sql")).read_text()
+    with duckdb.connect(str(warehouse), read_only=True) as c:
+        c.execute(f"set default_null_order = '{null_order}'")
+        kept = c.execute(
+            f"select note from ({compiled}) as base where id = 505 and quarantine_reason is null"
+        ).fetchall()
+    assert kept == [("second look",)]
 
 
 def test_identifiers_are_salted_hashes(con: duckdb.DuckDBPyConnection) -> None:
