@@ -35,7 +35,9 @@ rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and label
 * **Reconciliation**: rows read = loaded + quarantined + collapsed duplicates, checked against
   the rows actually written; a mismatch raises.
 
-Labels are written as ``raw.ops_reviews`` rows (``suspended_spam`` for bots, ``cleared`` for
+A blank label leaves the account unlabelled (loaded, to be scored); any other value outside
+the mapping's positive and negative values quarantines the row (``bad_label``). Labels are
+written as ``raw.ops_reviews`` rows (``suspended_spam`` for bots, ``cleared`` for
 humans, note ``imported label from <file>``) so the standard label pipeline
 (``stg_ops__reviews`` -> ``fct_account_labels``) picks them up with no special case. Their
 ``reviewed_at`` is the day after the latest ``exported_at`` of the load (at 00:00): the label
@@ -720,6 +722,8 @@ def _label_of(row: _SourceRow, mapping: AccountMapping) -> int | None:
             return 1
         if text in mapping.label_negative:
             return 0
+        if text == "":
+            return None  # not labelled: an account to score, not a bad row
         raise ValueError(f"unknown label {mapping.label_source}={raw!r}")
     return row.file_label
 
@@ -995,6 +999,8 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         try:
             _, key = _key_of(row, label_mapping)
             label = _label_of(row, label_mapping)
+            if label is None:  # a labels file row is there to give a label
+                raise ValueError(f"blank label {label_mapping.label_source}")
         except ValueError as exc:
             bad.append({"file": row.file, "row_number": i, "source_key": None,
                         "reason": f"bad_label_row: {exc}", "raw_row": _raw_json(values)})

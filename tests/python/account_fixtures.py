@@ -36,11 +36,14 @@ label: {source: is_bot, positive: ["1"], negative: ["0"]}
 """
 
 
-def write_account_export(folder: Path, n: int = 80, seed: int = 11) -> tuple[Path, Path]:
+def write_account_export(folder: Path, n: int = 80, seed: int = 11,
+                         unlabelled: int = 0) -> tuple[Path, Path]:
     """Write ``export.csv`` (latin-1) and ``mapping.yml`` into ``folder``; return both paths.
 
-    ``n`` accounts (every second one a bot) plus 2 rows: read ``n + 2`` = loaded ``n - 1`` +
-    quarantined 2 (the conflicting labels) + collapsed 1 (the duplicate).
+    ``n`` labelled accounts (every second one a bot) plus 2 rows: read ``n + 2`` = loaded
+    ``n - 1`` + quarantined 2 (the conflicting labels) + collapsed 1 (the duplicate).
+    ``unlabelled`` more human-like accounts with a blank label, crawled with the humans
+    (before the bots): the accounts a team loads to get scores.
     """
     rng = np.random.default_rng(seed)
     lines = ["uid,handle,bio,link,followers,following,posts,egg,blue,joined,display,likes,"
@@ -61,6 +64,14 @@ def write_account_export(folder: Path, n: int = 80, seed: int = 11) -> tuple[Pat
             "1" if bot and i % 4 == 1 else "", "TRUE" if (not bot and i % 10 == 0) else "FALSE",
             when, f"Jo {i}" if bot else f"Jane Doe-{i}", str(rng.poisson(5 if bot else 900)),
             str(rng.poisson(0.2 if bot else 4)), crawled.strftime("%Y-%m-%d %H:%M:%S"), str(bot),
+        ]))
+    for j in range(unlabelled):
+        joined = pd.Timestamp("2024-01-15") - pd.Timedelta(days=int(rng.integers(300, 3000)))
+        lines.append(",".join([
+            str(5000 + j), f"someone_{j}", '"Ça va, café"', "http://example.org",
+            str(rng.poisson(400)), str(rng.poisson(300)), str(rng.poisson(50)), "", "FALSE",
+            joined.strftime("%Y-%m-%d %H:%M:%S"), f"Sam Roe-{j}", str(rng.poisson(900)),
+            str(rng.poisson(4)), "2024-01-15 18:30:00", "",
         ]))
     lines.append(lines[5])                                   # an exact duplicate
     lines.append(lines[6].rsplit(",", 1)[0] + ",1" if lines[6].endswith(",0")

@@ -156,32 +156,46 @@ expansion_labels as (
 
 ),
 
+{#- A standing label holds through the data it was drawn from: as of the account's export,
+    or of the last snapshot when the account was exported before it (account-metadata mode
+    reads each export as of its own date and snapshots once, at the latest export) or has no
+    export time. Its example snapshot is never after it. -#}
+{%- set standing_label_at -%}
+    case
+        when profiles.exported_at >= cast(snapshot_bounds.last_as_of_date as timestamp)
+            then profiles.exported_at
+        else cast(snapshot_bounds.last_as_of_date as timestamp)
+    end
+{%- endset %}
+
 verified_labels as (
 
     select
-        account_id,
+        profiles.account_id,
         0 as label,
         'verified' as label_source,
-        exported_at as label_at
+        {{ standing_label_at }} as label_at
     from profiles
-    where is_verified = 1
-        and account_id not in (select account_id from reviewed_accounts)
-        and account_id not in (select account_id from expansion_labels)
+    cross join snapshot_bounds
+    where profiles.is_verified = 1
+        and profiles.account_id not in (select account_id from reviewed_accounts)
+        and profiles.account_id not in (select account_id from expansion_labels)
 
 ),
 
 sampled_negative_labels as (
 
     select
-        account_id,
+        profiles.account_id,
         0 as label,
         'random_unflagged' as label_source,
-        exported_at as label_at
+        {{ standing_label_at }} as label_at
     from profiles
-    where is_verified = 0
-        and account_id not in (select account_id from reviewed_accounts)
-        and account_id not in (select account_id from expansion_labels)
-        and {{ uniform_hash('account_id', 'negative_sample') }} < {{ var('negative_sample_rate') }}
+    cross join snapshot_bounds
+    where profiles.is_verified = 0
+        and profiles.account_id not in (select account_id from reviewed_accounts)
+        and profiles.account_id not in (select account_id from expansion_labels)
+        and {{ uniform_hash('profiles.account_id', 'negative_sample') }} < {{ var('negative_sample_rate') }}
 
 ),
 

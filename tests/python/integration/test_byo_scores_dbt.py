@@ -28,7 +28,11 @@ from conftest import FAST
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-N_ACCOUNTS = 300          # loaded: N_ACCOUNTS - 1 (one id is quarantined for conflicting labels)
+N_ACCOUNTS = 300          # labelled; loaded: N_ACCOUNTS - 1 (one id is quarantined for conflicting labels)
+# unlabelled accounts crawled before the latest crawl: scored, and (some) sampled as standing
+# negatives whose export predates the one snapshot
+N_UNLABELLED = 40
+N_LOADED = N_ACCOUNTS - 1 + N_UNLABELLED
 
 
 def _dbt(args: list[str], env: dict[str, str], target: Path) -> None:
@@ -41,7 +45,7 @@ def _dbt(args: list[str], env: dict[str, str], target: Path) -> None:
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("byo_scores")
-    csv_path, mapping = write_account_export(tmp, n=N_ACCOUNTS)
+    csv_path, mapping = write_account_export(tmp, n=N_ACCOUNTS, unlabelled=N_UNLABELLED)
     wh, artifacts, target = tmp / "wh.duckdb", tmp / "artifacts", tmp / "target"
     env = dbt_env(ROOT)
     env.update(BOTSIFT_WAREHOUSE=str(wh), BOTSIFT_ARTIFACTS=str(artifacts),
@@ -87,20 +91,35 @@ def test_every_loaded_account_has_one_active_score(scored) -> None:  # type: ign
             where s.deployment_status = 'active'
         """).fetchall()
         versions = con.execute("select distinct model_version from marts.fct_bot_scores").fetchall()
-    assert len(accounts) == N_ACCOUNTS - 1
+    assert len(accounts) == N_LOADED
     assert len(rows) == len(accounts) and {r[0] for r in rows} == accounts
     assert versions == [(scored["result"].model_version,)]
-    probs = [r[1] for r in rows]
-    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert all(0.0 <= r[1] <= 1.0 for r in rows)
     # the scores rank the fixture's bots above its humans (they are easy to tell apart)
-    assert roc_auc_score([r[2] for r in rows], probs) > 0.95
+    labelled = [r for r in rows if r[2] is not None]
+    assert roc_auc_score([r[2] for r in labelled], [r[1] for r in labelled]) > 0.95
+
+
+def test_unlabelled_accounts_crawled_before_the_snapshot_get_standing_labels(scored) -> None:  # type: ignore[no-untyped-def]
+    # sampled as random_unflagged negatives, though crawled months before the one snapshot
+    # (the latest crawl): labelled as of that snapshot, so the training build's
+    # snapshot-before-evidence test passes (it failed on these rows when they were labelled
+    # as of their own crawl)
+    with duckdb.connect(str(scored["wh"]), read_only=True) as con:
+        standing = con.execute("""
+            select count(*), min(label_at), max(example_as_of_date)
+            from marts.fct_account_labels
+            where label_source = 'random_unflagged' and account_id >= 5000
+        """).fetchall()[0]
+    assert standing[0] > 0
+    assert str(standing[1]) == "2024-05-01 00:00:00" and str(standing[2]) == "2024-05-01"
 
 
 def test_score_check_passes(scored) -> None:  # type: ignore[no-untyped-def]
     check = scored["check"]
     assert check.exit_code == 0, check.output
     assert "ok: warehouse scores match scikit-learn" in check.output
-    assert f"{N_ACCOUNTS - 1:,} rows" in check.output
+    assert f"{N_LOADED:,} rows" in check.output
 
 
 def test_the_card_records_the_single_region_decision(scored) -> None:  # type: ignore[no-untyped-def]

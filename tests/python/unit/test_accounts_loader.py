@@ -304,6 +304,20 @@ label: {files: {polluters.txt: bot, legit.txt: human}}
     assert p.labels == {1: (1, "polluters.txt"), 2: (0, "legit.txt")}
 
 
+def test_a_blank_label_loads_the_account_unlabelled(tmp_path: Path) -> None:
+    # an export labels the accounts ops reviewed and leaves the rest blank: those are the
+    # accounts to score, not bad rows (they were quarantined as bad_label); a value outside
+    # the mapping's label values still is one
+    f = tmp_path / "x.csv"
+    f.write_text("id,created_at,kind\n1,2015-01-01,bot\n2,2015-01-01,\n3,2015-01-01,  \n4,2015-01-01,maybe\n")
+    (tmp_path / "m.yml").write_text("key: {source: id}\ncolumns: {created_at: created_at}\n"
+                                    "label: {source: kind, positive: [bot], negative: [human]}\n")
+    p = parse_accounts([f], load_mapping(tmp_path / "m.yml"))
+    assert sorted(a["id"] for a in p.accounts) == [1, 2, 3]
+    assert {k: v[0] for k, v in p.labels.items()} == {1: 1}
+    assert [q["reason"].split(":")[0] for q in p.quarantine] == ["bad_label"]
+
+
 def test_parquet_and_json_and_labels_file(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -312,14 +326,14 @@ def test_parquet_and_json_and_labels_file(tmp_path: Path) -> None:
                              "followers_count": [1, 2, None]}), tmp_path / "a.parquet")
     (tmp_path / "a.json").write_text('{"id": 4, "created_at": "2015-01-01", "verified": true}\n'
                                      '{"id": 5, "created_at": "2015-01-02", "verified": false}\n')
-    (tmp_path / "labels.csv").write_text("id,label\n1,1\n2,0\n4,bot\n99,1\nx,1\n")
+    (tmp_path / "labels.csv").write_text("id,label\n1,1\n2,0\n4,bot\n99,1\nx,1\n5,\n")
     wh = tmp_path / "wh.duckdb"
     s = load_accounts([tmp_path / "a.parquet", tmp_path / "a.json"], wh,
                       labels_file=tmp_path / "labels.csv", now=NOW)
     assert s.rows_loaded == 5 and (s.bots, s.humans) == (2, 1)
     assert _fetch(wh, "select followers_count from raw.accounts where id = 3") == [(None,)]
     reasons = sorted(r[0].split(":")[0] for r in _fetch(wh, "select reason from raw.load_quarantine"))
-    assert reasons == ["bad_label_row", "label_for_unknown_account"]
+    assert reasons == ["bad_label_row", "bad_label_row", "label_for_unknown_account"]
     # exported_at defaults to the end of the day before the load
     assert _fetch(wh, "select distinct exported_at from raw.accounts") == [(datetime(2026, 1, 14, 23, 59, 59, 999999),)]
 
