@@ -30,6 +30,9 @@ to 1M and to 5M rows; peak RSS of each (``VmHWM`` of the subprocess). Beside eac
 subprocess that loads the same models and only scans the same rows (``scan_only``): DuckDB's
 own share of the peak (its buffer pool caches the blocks a scan reads, up to
 ``memory_limit``), so ``scoring_above_scan_mib`` is what scoring holds on top of a scan.
+With ``--dbt-memory``, the same sizes through the real ``dbt run --select ml_bot_scores``
+under the profile's ``duckdb`` target and its ``duckdb_capped`` one (DuckDB's
+``memory_limit`` from ``BOTSIFT_MEMORY_LIMIT``, default 128MB): dbt's own peak RSS.
 Each throughput figure is the median of ``--repeats`` runs. Saves JSON to
 ``benchmarks/results/scoring.json``.
 """
@@ -262,6 +265,55 @@ def _memory_run(args: argparse.Namespace, rows: int, tmp: Path) -> dict[str, obj
     return result
 
 
+def _dbt_memory_run(args: argparse.Namespace, rows: int, tmp: Path, target: str) -> dict[str, object]:
+    """Peak RSS of the real ``dbt run --select ml_bot_scores`` scoring ``rows`` rows.
+
+    The scratch warehouse holds only what the model reads: ``marts.fct_account_features``
+    (the latest snapshot repeated to ``rows``) and the registry. ``target`` is a profile
+    output: ``duckdb`` (DuckDB's default ``memory_limit``) or ``duckdb_capped``
+    (``BOTSIFT_MEMORY_LIMIT``, default 128MB). Measured in a fresh intermediate process whose
+    only child is dbt, so its ``RUSAGE_CHILDREN`` peak is dbt's.
+    """
+    scratch = tmp / f"dbt_{rows}.duckdb"
+    con = duckdb.connect(str(scratch))
+    con.execute(f"attach '{args.warehouse}' as wh (read_only)")
+    con.execute("create schema marts")
+    con.execute("create schema registry")
+    _replicate(con, "wh.marts.fct_account_features", rows, "marts.fct_account_features")
+    con.execute("create table registry.model_versions as select * from wh.registry.model_versions")
+    con.close()
+    out = subprocess.run([sys.executable, __file__, "--dbt-child", "--warehouse", str(args.warehouse),
+                          "--scratch", str(scratch),
+                          "--target", target, "--batch-size", str(args.batch_size)],
+                         capture_output=True, text=True, check=False)
+    scratch.unlink()
+    if out.returncode != 0:
+        raise SystemExit(f"dbt memory run failed ({target}, {rows} rows):\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _dbt_child(args: argparse.Namespace) -> None:
+    """Intermediate process: run dbt on the scratch warehouse; print dbt's peak RSS."""
+    env = dbt_env(project_dir())
+    env.update(BOTSIFT_WAREHOUSE=str(args.scratch), BOTSIFT_TARGET=args.target)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "run",
+                          "--select", "ml_bot_scores", "--full-refresh", "--vars",
+                          f"{{score_backfill_days: 1, score_batch_size: {args.batch_size}}}",
+                          "--project-dir", str(project_dir())],
+                         cwd=project_dir(), env=env, capture_output=True, text=True, check=False)
+    secs = time.perf_counter() - t0
+    if out.returncode != 0:
+        print(out.stdout[-3000:], file=sys.stderr)
+        raise SystemExit(out.returncode)
+    con = duckdb.connect(str(args.scratch), read_only=True)
+    n = con.execute("select count(*) from marts.ml_bot_scores").fetchall()[0][0]
+    con.close()
+    print(json.dumps({"rows": n, "target": args.target, "seconds": round(secs, 2),
+                      "dbt_peak_rss_mib": round(
+                          resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))
+
+
 def _replicate(con: duckdb.DuckDBPyConnection, source: str, rows: int, table: str) -> int:
     """Create ``table`` as the latest snapshot of ``source`` repeated to ``rows`` rows."""
     latest = con.execute(f"select max(as_of_date) from {source}").fetchall()[0][0]
@@ -344,13 +396,21 @@ def main() -> None:
     ap.add_argument("--duckdb-memory-limit", help="DuckDB memory_limit for the memory runs "
                     "(default: DuckDB's, 80%% of RAM); its buffer pool is what grows with the table")
     ap.add_argument("--memory-only", action="store_true", help="skip the throughput runs")
+    ap.add_argument("--dbt-memory", action="store_true",
+                    help="also measure the real dbt model's peak RSS at --memory-rows, under the "
+                         "profile's duckdb and duckdb_capped targets")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--dbt-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--target", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args)
+        return
+    if args.dbt_child:
+        _dbt_child(args)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     args.warehouse = args.warehouse.resolve()
@@ -372,6 +432,14 @@ def main() -> None:
                                               / mem[str(args.memory_rows[0])]["scan_only"]["peak_rss_mib"], 3)
             result["scoring_above_scan_mib"] = [round(x, 1) for x in above]
             result["scoring_above_scan_ratio"] = round(above[1] / above[0], 3)
+        if args.dbt_memory:
+            dbt_mem: dict[str, object] = {}
+            for target in ("duckdb", "duckdb_capped"):
+                runs = {str(r): _dbt_memory_run(args, r, tmp, target) for r in args.memory_rows}
+                peaks = [runs[str(r)]["dbt_peak_rss_mib"] for r in args.memory_rows]
+                dbt_mem[target] = {"runs": runs, "ratio": round(peaks[-1] / peaks[0], 3)}
+                log.info("dbt memory, %s: %s", target, dbt_mem[target])
+            result["dbt_memory"] = dbt_mem
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

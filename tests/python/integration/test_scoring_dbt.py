@@ -105,6 +105,21 @@ def test_rerun_adds_no_duplicates(scored: dict[str, Path]) -> None:
     assert _scores(wh) == before
 
 
+def test_the_capped_target_scores_under_its_memory_limit(scored: dict[str, Path]) -> None:
+    # the profile's duckdb_capped target: the same warehouse, DuckDB's memory_limit from
+    # BOTSIFT_MEMORY_LIMIT; a refresh of the scoring selection under it leaves the same scores
+    wh = _copy(scored, "capped")
+    before = _scores(wh)
+    rc, out = dbt(["build", "--selector", "scoring"], wh, scored["artifacts"], scored["target"],
+                  BOTSIFT_TARGET="duckdb_capped", BOTSIFT_MEMORY_LIMIT="64MB")
+    assert rc == 0, out[-3000:]
+    assert _scores(wh) == before
+    # the limit is applied: one DuckDB cannot read is refused by name
+    rc, out = dbt(["build", "--selector", "scoring"], wh, scored["artifacts"], scored["target"],
+                  BOTSIFT_TARGET="duckdb_capped", BOTSIFT_MEMORY_LIMIT="lots")
+    assert rc != 0 and "Memory must have a number" in out, out[-3000:]
+
+
 def test_bi_reads_every_view_under_another_name(scored: dict[str, Path]) -> None:
     """A BI tool attaches the warehouse under its own alias, or reads a renamed copy."""
     copy = _copy(scored, "bi_share")  # built as "wh", read as "bi_share" and as "bi"
