@@ -291,7 +291,8 @@ def ensure_registry_tables(con: duckdb.DuckDBPyConnection) -> None:
 def load_reference_frame(con: duckdb.DuckDBPyConnection, features: Sequence[str],
                          training_snapshot: date | str, *, days: int = 7,
                          sample_share: float = 1.0,
-                         relation: str = "marts.fct_account_features") -> pd.DataFrame:
+                         relation: str = "marts.fct_account_features",
+                         extra_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Load the training-period population: every account's snapshots of the last ``days``.
 
     The reference is the distribution of the population the model *scores* (all accounts'
@@ -314,13 +315,17 @@ def load_reference_frame(con: duckdb.DuckDBPyConnection, features: Sequence[str]
         Share of accounts kept by a deterministic hash of account_id (1 = all).
     relation : str
         The feature table.
+    extra_columns : sequence of str
+        Further columns to load as they are (for example ``region``, which routes rows to
+        their segment model when the reference is scored).
 
     Raises
     ------
     BotsiftError
         If the window holds no rows.
     """
-    cols = ", ".join(f'cast("{f}" as double) as "{f}"' for f in features)
+    cols = ", ".join([*(f'cast("{f}" as double) as "{f}"' for f in features),
+                      *(f'"{c}"' for c in extra_columns)])
     sample = ("" if sample_share >= 1 else
               f" and hash(account_id) % 10000 < {int(round(sample_share * 10000))}")
     df = con.execute(

@@ -498,7 +498,9 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
 
     The reference is the scored population of the 7 days up to the training snapshot (a hash
     sample of accounts when that is more than ``max_rows`` rows), with the version's own
-    global scores on it.
+    scores on it, each row scored as scoring routes it: by its region's model where the
+    version has one, else by the global model (mon_score_drift compares the scores written
+    with this reference).
     """
     from botsift.drift import build_reference, load_reference_frame
 
@@ -515,9 +517,17 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
                         [str(data.snapshot), str(data.snapshot)]).fetchall()[0][0]
         share = 1.0 if n <= max_rows else max_rows / n
         assert data.snapshot is not None  # the caller checks
-        ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share)
+        segments = sorted(p.parent.name
+                          for p in (folder / "segments").glob(f"*/{registry.ONNX_NAME}"))
+        ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share,
+                                   extra_columns=["region"] if segments else [])
         x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
         scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)
+        for seg in segments:  # scoring routes a region's rows to its own model (column region)
+            mask = (ref["region"] == seg).to_numpy(dtype=bool, na_value=False)
+            if mask.any():
+                scores[mask] = onnx_probabilities(
+                    (folder / "segments" / seg / registry.ONNX_NAME).read_bytes(), x[mask])
         info = build_reference(con, version, data.features, ref, scores,
                                expectations_dir=expectations_dir)
         log.info("drift reference of %s: %s rows from %s to %s, suite %s", version,
