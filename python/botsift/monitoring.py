@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pyarrow as pa
 
 from botsift.errors import BotsiftError
 
-__all__ = ["VALIDATION_SCHEMA", "active_model_version", "feature_validation"]
+__all__ = ["VALIDATION_SCHEMA", "active_model_version", "feature_validation",
+           "dbt_feature_validation"]
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +100,22 @@ def feature_validation(features: duckdb.DuckDBPyRelation,
              version, out["as_of_date"].nunique(), len(out), n_failed)
     return pa.Table.from_pandas(out[VALIDATION_SCHEMA.names], schema=VALIDATION_SCHEMA,
                                 preserve_index=False)
+
+
+def dbt_feature_validation(features: duckdb.DuckDBPyRelation,
+                           model_versions: duckdb.DuckDBPyRelation,
+                           feature_reference: duckdb.DuckDBPyRelation, *,
+                           suite_dir: str | Path | None, build_docs: Any = True) -> pa.Table:
+    """Entry point of the ``mon_feature_validation`` dbt model: :func:`feature_validation`.
+
+    A :class:`BotsiftError` (no suite for the active version, two active versions) is
+    re-raised with tracebacks switched off, so dbt reports it as one line naming the cause,
+    as ``ml_bot_scores`` does (dbt formats the model's exception with ``traceback``, which
+    honours ``sys.tracebacklimit``; the build is failing at that point anyway).
+    """
+    try:
+        return feature_validation(features, model_versions, feature_reference,
+                                  suite_dir=suite_dir, build_docs=build_docs)
+    except BotsiftError as exc:
+        sys.tracebacklimit = 0
+        raise BotsiftError(str(exc)) from None

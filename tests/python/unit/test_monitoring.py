@@ -91,3 +91,42 @@ def test_validation_is_empty_without_active_model_reference_or_new_snapshot(
     empty = feature_validation(old_only, versions, reference, suite_dir=suite)
     assert empty.num_rows == 0 and empty.schema == VALIDATION_SCHEMA
     con.close()
+
+
+class _FakeDbt:
+    """What the mon_feature_validation model uses of dbt's ``dbt`` object."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: dict[str, str]) -> None:
+        self._con = con
+        self.config = type("Config", (), {"__call__": lambda _self, **_kw: None,
+                                          "get": lambda _self, key: config.get(key)})()
+
+    def ref(self, name: str) -> duckdb.DuckDBPyRelation:
+        assert name == "fct_account_features"
+        return self._con.table("features")
+
+    def source(self, schema: str, name: str) -> duckdb.DuckDBPyRelation:
+        return self._con.table(f"{schema}.{name}")
+
+
+def test_dbt_model_reports_a_missing_suite_in_one_line(
+        warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt prints the model's exception with ``traceback``: a missing suite is one line naming
+    the cause, not GX's and botsift's chained tracebacks."""
+    import importlib.util
+    import sys
+    import traceback
+
+    monkeypatch.setattr(sys, "tracebacklimit", 1000, raising=False)  # restored afterwards
+    path = Path(__file__).resolve().parents[3] / "models" / "monitoring" / "mon_feature_validation.py"
+    spec = importlib.util.spec_from_file_location("mon_feature_validation", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    dbt = _FakeDbt(con, {"suite_dir": str(tmp_path / "no_suites"), "build_data_docs": "false"})
+    with pytest.raises(BotsiftError) as info:
+        module.model(dbt, con)
+    con.close()
+    lines = "".join(traceback.format_exception(info.value)).strip().splitlines()
+    assert len(lines) == 1 and "no GX suite features__v1" in lines[0], lines
