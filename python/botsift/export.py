@@ -101,9 +101,16 @@ def _prune(g: onnx.GraphProto) -> None:
 
 
 def onnx_probabilities(onnx_bytes: bytes, X: np.ndarray) -> np.ndarray:
-    """Positive-class probabilities from the ONNX graph (float32 input, 1 thread per op)."""
+    """Positive-class probabilities from the ONNX graph (float32 input, 1 thread per op).
+
+    One thread, as scoring runs it (:class:`botsift.scoring.DeployedModel`): a tree
+    ensemble's sums are split across threads in another order with more of them, which moves
+    scores by about 1e-6, enough to flip decisions on rows at a threshold chosen here.
+    """
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
     _, proba = sess.run(["label", "probabilities"], {"input": np.ascontiguousarray(X, np.float32)})
     return np.asarray(proba[:, 1], dtype=np.float64)

@@ -62,3 +62,27 @@ def test_parity_flags_mismatches():
     assert not par.passed and par.decision_mismatches["action"] == 1
     tie = check_parity(sk, sk - 1e-7, {"action": 0.5})
     assert tie.passed and tie.ties["action"] == 1
+
+
+def test_probabilities_are_the_scorers_one_thread_scores():
+    """Thresholds are chosen on these scores: they must be the ones scoring computes.
+
+    A tree ensemble's sums run in another order on more threads (scores move by ~1e-6);
+    scoring runs one thread per session.
+    """
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(3)
+    n, d = 4000, 8
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (X[:, 0] - X[:, 3] + rng.normal(size=n) > 2.2).astype(int)
+    w = balanced_sample_weight(y, np.ones(n))
+    ests = [fit_estimator(build_estimator("hist_gradient_boosting", {"max_iter": 100}, 0), X, y, w),
+            fit_estimator(build_estimator("random_forest", {"n_estimators": 100}, 0), X, y, w)]
+    graph = to_onnx(Ensemble(["hgb", "rf"], ests, np.array([0.5, 0.5]), 0.1), d)
+    Xt = rng.normal(size=(20_000, d)).astype(np.float32)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    one = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+    expected = one.run(["probabilities"], {"input": Xt})[0][:, 1].astype(np.float64)
+    np.testing.assert_array_equal(onnx_probabilities(graph, Xt), expected)
