@@ -79,6 +79,7 @@ class _SegmentModel:
     base_thresholds: dict[str, Thresholds]
     val_ap: float
     odds: float
+    onnx_bytes: bytes
 
 
 def _git_sha() -> str:
@@ -174,8 +175,17 @@ def _search(train: TrainingExamples, families: Sequence[str], grids: dict[str, d
 
 
 def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
-                 tuned: dict[str, TuningResult], *, seed: int, precision_target: float,
-                 recall_target: float, weight_step: float, progress: bool) -> _SegmentModel:
+                 tuned: dict[str, TuningResult], *, version: str, seed: int,
+                 precision_target: float, recall_target: float, weight_step: float,
+                 progress: bool) -> _SegmentModel:
+    """Fit the base models, tune the vote, export to ONNX and choose thresholds on validation.
+
+    The ensemble's thresholds are chosen on the exported graph's validation scores: that is
+    what scoring compares with them. The graph computes in float32, so a row lying exactly
+    on a threshold chosen on scikit-learn's float64 scores lands below it about half the
+    time (a tree's leaf scores are shared by many rows), and the card's precision and recall
+    would describe decisions that scoring never makes.
+    """
     names = list(tuned)
     w_fit = balanced_sample_weight(train.y, train.sampling_rate)
     ests = []
@@ -190,7 +200,10 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
     ens = Ensemble(names, ests, weights, k)
     log.info("%s ensemble weights %s (validation PR AUC %.4f), prior odds factor %.5g",
              segment, dict(zip(names, np.round(weights, 3).tolist(), strict=True)), val_ap, k)
-    val_scores = ens.predict_proba(val.X)
+    onnx_bytes = to_onnx(ens, len(train.features),
+                         metadata={"model_version": version, "segment": segment,
+                                   "features": ",".join(train.features)})
+    val_scores = onnx_probabilities(onnx_bytes, val.X)
     th = select_thresholds(val.y, val_scores, weight=val.weight,
                            precision_target=precision_target, recall_target=recall_target)
     for note in th.notes:
@@ -200,7 +213,7 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
                                     recall_target=recall_target)
                for i, n in enumerate(names)}
     base = dict(zip(names, ests, strict=True))
-    return _SegmentModel(segment, ens, base, th, base_th, val_ap, k)
+    return _SegmentModel(segment, ens, base, th, base_th, val_ap, k, onnx_bytes)
 
 
 def _overall(rows: list[tuple]) -> dict[str, float]:
@@ -209,13 +222,17 @@ def _overall(rows: list[tuple]) -> dict[str, float]:
 
 def _evaluate(version: str, sm: _SegmentModel, splits: dict[str, TrainingExamples], *,
               seed: int, n_boot: int) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
-    """Metric and calibration rows for the ensemble and each base model; card summary."""
+    """Metric and calibration rows for the ensemble and each base model; card summary.
+
+    The ensemble is evaluated on its ONNX graph's scores (what scoring serves), the base
+    models, which are not deployed, on scikit-learn's.
+    """
     mrows: list[tuple] = []
     crows: list[tuple] = []
     summary: dict[str, Any] = {}
     for split, data in splits.items():
         models: dict[str, tuple[np.ndarray, Thresholds]] = {
-            "ensemble": (sm.ensemble.predict_proba(data.X), sm.thresholds)}
+            "ensemble": (onnx_probabilities(sm.onnx_bytes, data.X), sm.thresholds)}
         for name, est in sm.base.items():
             s = correct_probability(est.predict_proba(data.X)[:, 1], sm.odds)
             models[name] = (s, sm.base_thresholds[name])
@@ -412,7 +429,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
 
     tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
                     seed=seed, progress=progress)
-    kw: dict[str, Any] = {"seed": seed, "precision_target": precision_target, "recall_target": recall_target,
+    kw: dict[str, Any] = {"version": version, "seed": seed, "precision_target": precision_target, "recall_target": recall_target,
           "weight_step": weight_step, "progress": progress}
     models = {registry.GLOBAL_SEGMENT: _fit_segment(registry.GLOBAL_SEGMENT, train, val,
                                                     tuned, **kw)}
@@ -459,9 +476,7 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
             seg_test = test.subset(test.segments[region_column] == seg)
             splits = {"validation": val.subset(val.segments[region_column] == seg),
                       "test": seg_test}
-        onnx_bytes = to_onnx(sm.ensemble, len(data.features),
-                             metadata={"model_version": version, "segment": seg,
-                                       "features": ",".join(data.features)})
+        onnx_bytes = sm.onnx_bytes
         parity = _parity(sm, onnx_bytes, seg_test)
         m, c, summary = _evaluate(version, sm, splits, seed=seed, n_boot=bootstrap_resamples)
         mrows += m

@@ -105,3 +105,26 @@ def test_same_seed_same_scores(project):
     sa = onnx_probabilities((a.folder / "model.onnx").read_bytes(), ex.X)
     sb = onnx_probabilities((b.folder / "model.onnx").read_bytes(), ex.X)
     np.testing.assert_array_equal(sa, sb)
+
+
+def test_card_thresholds_hold_for_the_deployed_graph_on_tied_scores(project):
+    """A tree's scores tie on many rows; scoring compares the graph's float32 scores.
+
+    Thresholds chosen on scikit-learn's float64 scores sat exactly on a leaf's score, which
+    the graph computes a hair lower: most rows on the threshold were not flagged by scoring.
+    """
+    from botsift.thresholds import precision_recall_at
+
+    _, wh, manifest = project
+    result = train_models(wh, manifest, wh.parent / "tree", per_region=False,
+                          families=("decision_tree",), model_version="tree", **FAST)
+    ex = load_training_examples(wh, manifest).select_features(result.card["features"])
+    val = ex.subset(ex.mask("validation"))
+    scores = onnx_probabilities((result.folder / "model.onnx").read_bytes(), val.X)
+    th = result.card["thresholds"]
+    val_metrics = result.card["metrics"]["ensemble"]["validation"]
+    for name in ("action", "review"):
+        precision, recall = precision_recall_at(val.y, scores, th[name], val.weight)
+        assert (precision, recall) == pytest.approx(
+            (th[f"{name}_precision"], th[f"{name}_recall"]), abs=1e-12), name
+        assert val_metrics[f"tp_at_{name}"] == ((scores >= th[name]) & (val.y == 1)).sum()
