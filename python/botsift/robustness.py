@@ -172,11 +172,8 @@ def _scorer(onnx_bytes: bytes) -> Any:
     return score
 
 
-def _model(con: duckdb.DuckDBPyConnection, warehouse: Path,
-           model_version: str | None) -> tuple[str, bytes, dict[str, Any], float, float]:
-    if model_version is None:
-        active = load_active(warehouse, GLOBAL_SEGMENT)
-        model_version = active.model_version
+def _model(con: duckdb.DuckDBPyConnection,
+           model_version: str) -> tuple[str, bytes, dict[str, Any], float, float]:
     rows = con.execute(f"select onnx_path, onnx_sha256, action_threshold, review_threshold, card "
                        f"from {VERSIONS_TABLE} where model_version = ? and segment = ?",
                        [model_version, GLOBAL_SEGMENT]).fetchall()
@@ -219,9 +216,13 @@ def run_robustness(warehouse: Path, *, model_version: str | None = None, split: 
     for name, step in (("relative step", relative_step), ("count step", count_step)):
         if not step > 0:
             raise BotsiftError(f"{name} {step:g} must be above 0 (each feature is moved up and down by it)")
+    if model_version is None:
+        # before opening ``con``: DuckDB refuses a second connection to the file with other
+        # options, and load_active opens one for writing while ``con`` may be read-only
+        model_version = load_active(warehouse, GLOBAL_SEGMENT).model_version
     con = connect_warehouse(warehouse, read_only=not write)
     try:
-        version, onnx_bytes, card, action, review = _model(con, warehouse, model_version)
+        version, onnx_bytes, card, action, review = _model(con, model_version)
         features = list(card["features"])
         cols = {r[0] for r in con.execute(
             "select column_name from duckdb_columns() where schema_name = 'marts' "

@@ -128,3 +128,24 @@ def test_card_thresholds_hold_for_the_deployed_graph_on_tied_scores(project):
         assert (precision, recall) == pytest.approx(
             (th[f"{name}_precision"], th[f"{name}_recall"]), abs=1e-12), name
         assert val_metrics[f"tp_at_{name}"] == ((scores >= th[name]) & (val.y == 1)).sum()
+
+
+def test_robustness_without_writing_on_the_active_version(project):
+    """``write=False`` opens the warehouse read-only; finding the active version must not
+    open a second, writable connection beside it (DuckDB refuses that)."""
+    from botsift.robustness import ROBUSTNESS_TABLE, run_robustness
+
+    _, wh, manifest = project
+    result = train_models(wh, manifest, wh.parent / "rob", per_region=False,
+                          model_version="rob", **FAST)
+    promote(wh, result.model_version)
+    rows = run_robustness(wh, write=False)
+    assert {r.model_version for r in rows} == {"rob"}
+    assert {r.feature for r in rows} == set(result.card["features"])
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        schema, table = ROBUSTNESS_TABLE.split(".")
+        assert not con.execute("select count(*) from duckdb_tables() where schema_name = ? "
+                               "and table_name = ?", [schema, table]).fetchall()[0][0]
+    finally:
+        con.close()
