@@ -19,11 +19,7 @@ from skl2onnx.common.data_types import FloatTensorType
 from botsift.errors import BotsiftError
 from botsift.models import Ensemble, register_onnx_converters
 
-__all__ = ["TIE_TOLERANCE", "to_onnx", "onnx_probabilities", "Parity", "check_parity"]
-
-TIE_TOLERANCE = 1e-6
-"""Scores this close to a threshold are ties: float32 vs float64 may decide either way."""
-
+__all__ = ["to_onnx", "onnx_probabilities", "Parity", "check_parity", "threshold_ties"]
 
 def to_onnx(ensemble: Ensemble, n_features: int, metadata: dict[str, str] | None = None) -> bytes:
     """Convert ``ensemble`` to one ONNX graph whose probabilities are prior-corrected.
@@ -136,9 +132,9 @@ def check_parity(sklearn_scores: np.ndarray, onnx_scores: np.ndarray,
                  thresholds: dict[str, float], *, tolerance: float = 1e-5) -> Parity:
     """Compare scores and ``score >= threshold`` decisions at each threshold.
 
-    A row whose scikit-learn score lies within :data:`TIE_TOLERANCE` of a threshold is a tie:
-    counted, not a mismatch (float32 rounding may put it on either side). Any other decision
-    difference, or a score difference above ``tolerance``, fails parity.
+    A row whose scikit-learn score lies within ``tolerance`` of a threshold is a tie (see
+    :func:`threshold_ties`): counted, not a mismatch. Any other decision difference, or a
+    score difference above ``tolerance``, fails parity.
     """
     s, o = np.asarray(sklearn_scores, np.float64), np.asarray(onnx_scores, np.float64)
     if s.shape != o.shape:
@@ -146,8 +142,19 @@ def check_parity(sklearn_scores: np.ndarray, onnx_scores: np.ndarray,
     diff = float(np.max(np.abs(s - o))) if s.size else 0.0
     mism, ties = {}, {}
     for name, t in thresholds.items():
-        tie = np.abs(s - t) <= TIE_TOLERANCE
+        tie = threshold_ties(s, t, tolerance)
         ties[name] = int(tie.sum())
         mism[name] = int((((s >= t) != (o >= t)) & ~tie).sum())
     ok = diff <= tolerance and not any(mism.values())
     return Parity(int(s.size), diff, tolerance, mism, ties, ok)
+
+
+def threshold_ties(scores: np.ndarray, threshold: float | np.ndarray, tolerance: float) -> np.ndarray:
+    """Rows whose reference score lies within ``tolerance`` of their threshold.
+
+    Scores computed another way (the graph in float32, scikit-learn in float64) may differ
+    by up to ``tolerance``, so on these rows either decision is right: thresholds are chosen
+    on the graph's scores, and every row of a tree leaf sits exactly on the one it was
+    chosen at, where the other computation puts about half of them below it.
+    """
+    return np.abs(np.asarray(scores, np.float64) - threshold) <= tolerance

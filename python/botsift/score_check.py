@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from botsift.errors import BotsiftError
+from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
 from botsift.scoring import decide
@@ -23,9 +24,6 @@ from botsift.scoring import decide
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
 
 log = logging.getLogger(__name__)
-
-TIE_TOLERANCE = 1e-6
-
 
 @dataclass(frozen=True)
 class ScoreCheck:
@@ -125,7 +123,7 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
         rest &= ~mask
     got = frame["bot_probability"].to_numpy(dtype=np.float64)
     diff = float(np.max(np.abs(got - expected))) if len(got) else 0.0
-    near = (np.abs(expected - action) <= TIE_TOLERANCE) | (np.abs(expected - review) <= TIE_TOLERANCE)
+    near = threshold_ties(expected, action, atol) | threshold_ties(expected, review, atol)
     want = np.array([decide(np.array([p]), a, r)[0] for p, a, r in zip(expected, action, review, strict=True)])
     mismatches = int(((want != frame["decision"].to_numpy()) & ~near).sum())
     result = ScoreCheck(str(as_of), version, len(frame), diff, mismatches, int(near.sum()),

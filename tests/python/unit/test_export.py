@@ -4,7 +4,7 @@ import numpy as np
 import onnx
 import pytest
 
-from botsift.export import TIE_TOLERANCE, check_parity, onnx_probabilities, to_onnx
+from botsift.export import check_parity, onnx_probabilities, to_onnx
 from botsift.models import Ensemble, build_estimator, fit_estimator
 from botsift.prior import balanced_sample_weight
 
@@ -48,7 +48,7 @@ def test_parity_near_thresholds(ensemble_and_data):
     picks = np.quantile(sk, [0.95, 0.99])
     at = sk[np.abs(sk[:, None] - picks).argmin(axis=0)]
     th = {"action": float(at[1]), "review": float(at[0]),
-          "beside": float(at[1] + 10 * TIE_TOLERANCE)}
+          "beside": float(at[1] + 1e-4)}
     par = check_parity(sk, ox, th)
     assert par.passed, par
     assert par.ties["action"] >= 1 and par.ties["review"] >= 1
@@ -62,6 +62,18 @@ def test_parity_flags_mismatches():
     assert not par.passed and par.decision_mismatches["action"] == 1
     tie = check_parity(sk, sk - 1e-7, {"action": 0.5})
     assert tie.passed and tie.ties["action"] == 1
+
+
+def test_a_row_on_a_threshold_chosen_on_the_graphs_scores_is_a_tie():
+    # the threshold is the graph's score of a row (every row of its leaf has it exactly);
+    # scikit-learn's float64 score of that row is 3e-6 below: within the score tolerance,
+    # so a tie, not a mismatch that fails training (a tie was within 1e-6 only)
+    onnx = np.array([0.1, 0.5, 0.9])
+    sk = onnx + np.array([0.0, -3e-6, 0.0])
+    par = check_parity(sk, onnx, {"action": 0.5})
+    assert par.passed and par.ties["action"] == 1 and par.decision_mismatches["action"] == 0
+    # beyond the tolerance the scores themselves disagree
+    assert not check_parity(onnx - 3e-5, onnx, {"action": 0.5}).passed
 
 
 def test_probabilities_are_the_scorers_one_thread_scores():
