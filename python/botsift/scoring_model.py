@@ -82,10 +82,12 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     """Pick the as-of dates this run scores.
 
     A first build scores the last ``backfill_days`` snapshots (so monitoring has a history);
-    an incremental run scores every snapshot newer than what each deployed version has
-    scored, and re-scores the latest one (idempotent: same rows replace the same keys) and the
-    last one it scored: ``fct_account_features`` computes its previous latest date again on
-    each refresh (that day may have been loaded in part), so its scores follow.
+    an incremental run scores every snapshot newer than the newest the table holds, however
+    many refreshes were skipped, and re-scores that newest one (idempotent: same rows replace
+    the same keys): ``fct_account_features`` computes its previous latest date again on each
+    refresh (that day may have been loaded in part), so its scores follow. A version that has
+    not scored up to there (a new shadow, a version rolled back to) also scores the dates of
+    the last ``backfill_days`` from the last one it scored (all of them when it scored none).
     """
     all_dates = sorted(r[0] for r in features.project("as_of_date").distinct().fetchall())
     if not all_dates:
@@ -95,6 +97,11 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     if this is None:
         return [str(d) for d in backfill]
     wanted = {latest}
+    newest = con.execute(f"select max(as_of_date) from {this}").fetchall()[0][0]
+    if newest is not None:
+        # bounded by the table, not by backfill_days: dates a skipped refresh left (or a
+        # backfill window shorter than the gap) would otherwise never be scored
+        wanted.update(d for d in all_dates if d >= newest)
     for m in models:
         done = con.execute(f"select max(as_of_date) from {this} where model_version = ?",
                            [m.model_version]).fetchall()[0][0]

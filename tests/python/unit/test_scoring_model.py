@@ -104,6 +104,26 @@ def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
     assert dates_to_score(con, features, "scores", models, backfill_days=3) == []
 
 
+def test_dates_to_score_after_skipped_refreshes_scores_every_new_date(tmp_path):
+    # the table last scored the 28th; two refreshes' days arrive at once: the 29th must be
+    # scored (and the 28th again) even when the gap is longer than the backfill window
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    features = _features(con)
+    _register(tmp_path, tmp_path / "reg.duckdb", "v1", 0, status="active")
+    reg = duckdb.connect(str(tmp_path / "reg.duckdb"))
+    models = deployed_models(reg)
+    reg.close()
+    con.execute("create table scores (model_version varchar, as_of_date date)")
+    con.execute("insert into scores values ('v1', date '2026-10-28')")
+    assert dates_to_score(con, features, "scores", models, backfill_days=1) == [
+        "2026-10-28", "2026-10-29", "2026-10-30"]
+    # a new shadow alone still gets only the backfill window, not the whole history
+    con.execute("delete from scores")
+    con.execute("insert into scores values ('v0', date '2026-10-30')")
+    assert dates_to_score(con, features, "scores", models, backfill_days=2) == [
+        "2026-10-29", "2026-10-30"]
+
+
 def test_score_snapshot_matches_sklearn_on_every_scored_date(tmp_path):
     wh = tmp_path / "wh.duckdb"
     _, clf = _register(tmp_path, wh, "v1", 0, status="active")
