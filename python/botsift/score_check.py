@@ -19,7 +19,7 @@ from botsift.errors import BotsiftError
 from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
-from botsift.scoring import decide
+from botsift.scoring import DeployedModel, check_feature_columns, decide
 
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
 
@@ -92,6 +92,18 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
             raise BotsiftError(f"model {version} has scored nothing yet: run `dbt build`")
         cards = {seg: json.loads(card) for _, seg, _, card in models}
         features = cards["global"]["features"]
+        # a feature column dropped or retyped since scoring: one line, as the build says it
+        columns = dict(con.execute(
+            "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
+            "and table_name = 'fct_account_features'").fetchall())
+        for _, seg, path, _ in models:
+            card = cards[seg]
+            check_feature_columns(columns, DeployedModel(
+                model_version=version, segment=seg, status="active", onnx_path=Path(path),
+                onnx_sha256=str(card.get("onnx_sha256", "")), features=list(card["features"]),
+                feature_types=dict(card.get("feature_types") or {}),
+                action_threshold=float(card["thresholds"]["action"]),
+                review_threshold=float(card["thresholds"]["review"])), "marts.fct_account_features")
         cols = ", ".join(f'f."{c}"' for c in features)
         frame: pd.DataFrame = con.execute(
             f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import numpy as np
+import pytest
+import skops.io as sio
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.linear_model import LogisticRegression
+
+from botsift.errors import BotsiftError
+from botsift.registry import SegmentArtifact, promote, register, write_version
+from botsift.score_check import check_warehouse_scores
+
+FEATURES = ["f_a", "f_b"]
+
+
+@pytest.fixture
+def scored_wh(tmp_path):
+    """A warehouse holding one active version, its features and its scores of one date."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] > 0).astype(int)
+    clf = LogisticRegression().fit(x, y)
+    onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 2]))],
+                          options={id(clf): {"zipmap": False}})
+    card = {"segment": "global", "features": FEATURES,
+            "feature_types": dict.fromkeys(FEATURES, "DOUBLE"),
+            "thresholds": {"action": 0.9, "review": 0.5}}
+    wh = tmp_path / "wh.duckdb"
+    folder = write_version(tmp_path / "artifacts", "v1", {"global": SegmentArtifact(
+        onx.SerializeToString(), card, {}, sklearn_bytes=sio.dumps(clf))})
+    register(wh, folder)
+    promote(wh, "v1")
+    p = clf.predict_proba(x)[:, 1]
+    decision = np.where(p >= 0.9, "action", np.where(p >= 0.5, "review", "none"))
+    con = duckdb.connect(str(wh))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_account_features (account_id bigint, as_of_date date, "
+                "region varchar, f_a double, f_b double)")
+    con.execute("create table marts.ml_bot_scores (account_id bigint, as_of_date date, "
+                "model_version varchar, deployment_status varchar, bot_probability double, "
+                "decision varchar)")
+    day = date(2026, 10, 30)
+    con.executemany("insert into marts.fct_account_features values (?, ?, 'eu', ?, ?)",
+                    [(i, day, float(a), float(b)) for i, (a, b) in enumerate(x)])
+    con.executemany("insert into marts.ml_bot_scores values (?, ?, 'v1', 'active', ?, ?)",
+                    [(i, day, float(q), str(d)) for i, (q, d) in enumerate(zip(p, decision, strict=True))])
+    con.close()
+    return wh
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ("drop column f_b", "feature column f_b is missing from marts.fct_account_features"),
+    ("alter column f_a type varchar", "feature column f_a in marts.fct_account_features has type VARCHAR"),
+])
+def test_a_feature_column_dropped_or_retyped_is_one_clear_error(scored_wh, change, needle):
+    assert check_warehouse_scores(scored_wh).passed
+    con = duckdb.connect(str(scored_wh))
+    con.execute(f"alter table marts.fct_account_features {change}")
+    con.close()
+    # as `dbt build` says it, not DuckDB's binder error (a traceback on the CLI)
+    with pytest.raises(BotsiftError, match=needle):
+        check_warehouse_scores(scored_wh)
