@@ -1,9 +1,11 @@
-{#- Counts in = counts out for scoring: every model version that scored the latest feature
-    snapshot scored each of its accounts once (region models and the global fallback of a
-    version together). Sums of account ids catch an account scored twice and another not at
-    all. Only the latest snapshot is checked: a refresh always re-scores it, while an older
-    snapshot may since have gained late-arriving accounts (a full refresh) that its scores,
-    kept as history, predate. Returns one row per version whose count or id sum differs.
+{#- Counts in = counts out for scoring: every deployed (active or shadow) model version that
+    scored the latest feature snapshot scored each of its accounts once (region models and
+    the global fallback of a version together). Sums of account ids catch an account scored
+    twice and another not at all. Only the latest snapshot and the deployed versions are
+    checked: a refresh always re-scores those, while an older snapshot, or the latest one's
+    rows of a version retired since (replaced, rolled back, a retired shadow), may since have
+    gained late-arriving accounts (a mid-day load, a full refresh) that its scores, kept as
+    history, predate. Returns one row per version whose count or id sum differs.
     It also has fct_account_features as a parent, so dbt's eager indirect selection picks it
     in runs that rebuild the features but do not score (`--selector training`); there the
     score table is absent or a snapshot behind, and the check waits for a run that scores. -#}
@@ -26,6 +28,20 @@ fct_account_features as (
 ml_bot_scores as (
 
     select * from {{ ref('ml_bot_scores') }}
+
+),
+
+model_versions as (
+
+    select * from {{ source('registry', 'model_versions') }}
+
+),
+
+deployed_versions as (
+
+    select distinct model_version
+    from model_versions
+    where status in ('active', 'shadow')
 
 ),
 
@@ -56,6 +72,8 @@ scores_on_latest as (
     from ml_bot_scores
     inner join latest_snapshot
         on ml_bot_scores.as_of_date = latest_snapshot.as_of_date
+    inner join deployed_versions
+        on ml_bot_scores.model_version = deployed_versions.model_version
     group by ml_bot_scores.model_version
 
 ),

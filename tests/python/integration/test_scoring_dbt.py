@@ -183,6 +183,31 @@ def test_latest_snapshot_reconciles_scores_with_features(scored: dict[str, Path]
     assert rc != 0 and f"FAIL 1 {test}" in " ".join(out.split()), out[-3000:]
 
 
+def test_a_retired_versions_rows_on_the_latest_snapshot_do_not_fail_the_build(
+        scored: dict[str, Path]) -> None:
+    """A version replaced (or rolled back) after it scored the latest snapshot keeps those rows
+    as history; an account the snapshot gained since (a mid-day load, which the active version
+    re-scores) must not fail the reconciliation, which skips every BI model after it."""
+    test = "assert_ml_bot_scores__latest_snapshot_fully_scored"
+    wh = _copy(scored, "replaced_history")
+    con = duckdb.connect(str(wh))
+    con.execute("insert into registry.model_versions select * replace ('v-replaced' as model_version, "
+                "'retired' as status) from registry.model_versions where status = 'active'")
+    con.execute("""insert into marts.ml_bot_scores by name
+        select * replace ('v-replaced' as model_version) from marts.ml_bot_scores
+        where as_of_date = (select max(as_of_date) from marts.ml_bot_scores)
+            and account_id <> (select max(account_id) from marts.ml_bot_scores)""")
+    con.close()
+    rc, out = dbt(["test", "--select", test], wh, scored["artifacts"], scored["target"])
+    assert rc == 0, out[-3000:]
+    # a deployed version missing the same account still fails
+    con = duckdb.connect(str(wh))
+    con.execute("update registry.model_versions set status = 'shadow' where model_version = 'v-replaced'")
+    con.close()
+    rc, out = dbt(["test", "--select", test], wh, scored["artifacts"], scored["target"])
+    assert rc != 0 and f"FAIL 1 {test}" in " ".join(out.split()), out[-3000:]
+
+
 def _fails_naming(out: str, rc: int, needle: str) -> None:
     assert rc != 0
     lines = [ln for ln in out.splitlines() if needle in ln]
