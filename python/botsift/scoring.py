@@ -333,8 +333,9 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
         reason_texts: list[pa.Array] = []
         rest = np.ones(n, dtype=bool)
         for i, model in enumerate(ordered):
-            mask = rest if model.segment == "global" else (
-                pc.equal(regions, model.segment).to_numpy(zero_copy_only=False) & rest)
+            # a null region (the export had none) is no region's: the global model scores it
+            mask = rest if model.segment == "global" else (pc.fill_null(
+                pc.equal(regions, model.segment), False).to_numpy(zero_copy_only=False) & rest)
             if not mask.any():
                 continue
             key = tuple(model.features)

@@ -108,6 +108,24 @@ def test_score_reader_matches_sklearn_and_routes_regions(tmp_path):
     assert set(sh["model_version"]) == {"s1"} and len(sh) == 1000
 
 
+def test_rows_without_a_region_are_scored_by_the_global_model(tmp_path):
+    # staging keeps a null region (the export had none); a region model must not stop scoring
+    glob, glob_clf = _model(tmp_path, "g1", 0)
+    eu, _ = _model(tmp_path, "eu1", 5, segment="eu")
+    b = _batch(300, ["eu", None, "na"])
+    reader = pa.RecordBatchReader.from_batches(b.schema, [b])
+    out = score_reader(reader, [glob, eu], datetime(2026, 11, 1)).read_all().to_pandas()
+    assert len(out) == 300
+    no_region = out["region"].isna().to_numpy()
+    assert no_region.sum() == 100
+    assert set(out.loc[no_region, "model_segment"]) == {"global"}
+    assert set(out.loc[out["region"] == "eu", "model_segment"]) == {"eu"}
+    x = feature_matrix(b, FEATURES)
+    rows = no_region & ~np.isnan(x).any(axis=1)  # this plain LR graph has no imputer
+    np.testing.assert_allclose(out.loc[rows, "bot_probability"].to_numpy(),
+                               glob_clf.predict_proba(x[rows])[:, 1], rtol=1e-5, atol=1e-6)
+
+
 def test_explain_top_features_lists_largest_positive_terms_as_json():
     import json
 
