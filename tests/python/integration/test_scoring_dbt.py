@@ -289,6 +289,28 @@ def test_a_shadow_on_another_feature_list_scores_beside_the_active_model(
     assert check_warehouse_scores(wh).passed
 
 
+def test_after_a_promotion_one_version_per_date_is_in_force(scored: dict[str, Path]) -> None:
+    """BI counts decisions per day on is_in_force: deployment_status alone counts a re-scored date twice."""
+    wh = _copy(scored, "promotion")
+    newer = train_models(wh, load_manifest_at(scored["target"]), scored["artifacts"], per_region=False,
+                         model_version="20261124T120000-newer", **FAST)
+    promote(wh, newer.model_version, to="active")
+    rc, out = dbt(["build", "--select", "ml_bot_scores", "fct_bot_scores"], wh, scored["artifacts"],
+                  scored["target"])
+    assert rc == 0, out[-3000:]
+    latest = _one(wh, "select max(as_of_date) from marts.fct_account_features")
+    n_accounts = _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{latest}'")
+    with duckdb.connect(str(wh), read_only=True) as con:
+        rows = dict(con.execute(
+            "select model_version || ':' || is_in_force, count(*) from marts.fct_bot_scores "
+            f"where as_of_date = date '{latest}' and deployment_status = 'active' group by all").fetchall())
+        per_date = con.execute("select as_of_date, count(distinct model_version), count(*) "
+                               "from marts.fct_bot_scores where is_in_force group by all").fetchall()
+    # the previous version's rows stay as history, marked active but no longer in force
+    assert rows == {f"{newer.model_version}:true": n_accounts, f"{scored['version']}:false": n_accounts}
+    assert all(versions == 1 for _, versions, _ in per_date)
+
+
 def test_score_check_matches_scikit_learn(scored: dict[str, Path]) -> None:
     res = check_warehouse_scores(scored["wh"])
     assert res.passed and res.n_rows > 0 and res.max_abs_diff <= 1e-5
