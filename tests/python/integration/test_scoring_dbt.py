@@ -73,6 +73,12 @@ def _scores(wh: Path) -> list[tuple]:
         con.close()
 
 
+def _latest_snapshot(wh: Path) -> tuple[object, object]:
+    """The latest feature as-of date and how many accounts it has."""
+    latest = _one(wh, "select max(as_of_date) from marts.fct_account_features")
+    return latest, _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{latest}'")
+
+
 def _one(wh: Path, sql: str) -> object:
     con = duckdb.connect(str(wh), read_only=True)
     try:
@@ -278,8 +284,7 @@ def test_a_shadow_on_another_feature_list_scores_beside_the_active_model(
     promote(wh, shadow.model_version, to="shadow")
     rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
     assert rc == 0, out[-3000:]
-    latest = _one(wh, "select max(as_of_date) from marts.fct_account_features")
-    n_accounts = _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{latest}'")
+    latest, n_accounts = _latest_snapshot(wh)
     with duckdb.connect(str(wh), read_only=True) as con:
         per_status = dict(con.execute(
             "select deployment_status || ':' || model_version, count(*) from marts.ml_bot_scores "
@@ -298,8 +303,7 @@ def test_after_a_promotion_one_version_per_date_is_in_force(scored: dict[str, Pa
     rc, out = dbt(["build", "--select", "ml_bot_scores", "fct_bot_scores"], wh, scored["artifacts"],
                   scored["target"])
     assert rc == 0, out[-3000:]
-    latest = _one(wh, "select max(as_of_date) from marts.fct_account_features")
-    n_accounts = _one(wh, f"select count(*) from marts.fct_account_features where as_of_date = date '{latest}'")
+    latest, n_accounts = _latest_snapshot(wh)
     with duckdb.connect(str(wh), read_only=True) as con:
         rows = dict(con.execute(
             "select model_version || ':' || is_in_force, count(*) from marts.fct_bot_scores "

@@ -83,13 +83,19 @@ def test_deployed_models_empty_registry_then_active_and_shadow(tmp_path):
     assert (models[0].action_threshold, models[0].review_threshold) == (0.9, 0.5)
 
 
-def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
+def _v1_active(tmp_path):
+    """A feature table (:func:`_features`) and the deployed models of a registry with v1 active."""
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     features = _features(con)
     _register(tmp_path, tmp_path / "reg.duckdb", "v1", 0, status="active")
     reg = duckdb.connect(str(tmp_path / "reg.duckdb"))
     models = deployed_models(reg)
     reg.close()
+    return con, features, models
+
+
+def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
+    con, features, models = _v1_active(tmp_path)
     assert dates_to_score(con, features, None, models, backfill_days=2) == ["2026-10-29", "2026-10-30"]
     assert dates_to_score(con, features, None, models, backfill_days=0) == ["2026-10-30"]
     con.execute("create table scores (model_version varchar, as_of_date date)")
@@ -107,12 +113,7 @@ def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
 def test_dates_to_score_after_skipped_refreshes_scores_every_new_date(tmp_path):
     # the table last scored the 28th; two refreshes' days arrive at once: the 29th must be
     # scored (and the 28th again) even when the gap is longer than the backfill window
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    features = _features(con)
-    _register(tmp_path, tmp_path / "reg.duckdb", "v1", 0, status="active")
-    reg = duckdb.connect(str(tmp_path / "reg.duckdb"))
-    models = deployed_models(reg)
-    reg.close()
+    con, features, models = _v1_active(tmp_path)
     con.execute("create table scores (model_version varchar, as_of_date date)")
     con.execute("insert into scores values ('v1', date '2026-10-28')")
     assert dates_to_score(con, features, "scores", models, backfill_days=1) == [
