@@ -21,6 +21,7 @@ from botsift.models import Ensemble, register_onnx_converters
 
 __all__ = ["to_onnx", "onnx_probabilities", "Parity", "check_parity", "threshold_ties"]
 
+
 def to_onnx(ensemble: Ensemble, n_features: int, metadata: dict[str, str] | None = None) -> bytes:
     """Convert ``ensemble`` to one ONNX graph whose probabilities are prior-corrected.
 

@@ -19,11 +19,13 @@ from botsift.errors import BotsiftError
 from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
-from botsift.scoring import DeployedModel, check_feature_columns, decide
+from botsift.scoring import check_feature_columns, decide
+from botsift.scoring_model import deployed_models
 
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ScoreCheck:
@@ -96,14 +98,8 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
         columns = dict(con.execute(
             "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
             "and table_name = 'fct_account_features'").fetchall())
-        for _, seg, path, _ in models:
-            card = cards[seg]
-            check_feature_columns(columns, DeployedModel(
-                model_version=version, segment=seg, status="active", onnx_path=Path(path),
-                onnx_sha256=str(card.get("onnx_sha256", "")), features=list(card["features"]),
-                feature_types=dict(card.get("feature_types") or {}),
-                action_threshold=float(card["thresholds"]["action"]),
-                review_threshold=float(card["thresholds"]["review"])), "marts.fct_account_features")
+        for deployed in deployed_models(con, statuses=("active",)):
+            check_feature_columns(columns, deployed, "marts.fct_account_features")
         cols = ", ".join(f'f."{c}"' for c in features)
         frame: pd.DataFrame = con.execute(
             f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "
