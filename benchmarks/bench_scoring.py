@@ -12,7 +12,8 @@ works on a copy whose feature table is the latest snapshot repeated to ``--rows`
 Throughput, side by side in one run, on the latest snapshot's rows:
 
 * ``warehouse``: the code path of the ``ml_bot_scores`` dbt model (DuckDB relation -> Arrow
-  record batches -> float32 matrix -> onnxruntime -> Arrow batches -> ``create table as``),
+  record batches -> float32 matrix -> onnxruntime -> Arrow batches -> ENUM-coded relation ->
+  ``create table as`` on the model's connection, as dbt-duckdb writes it),
   for the deployed ensemble and for a logistic regression alone (same features);
 * ``raw``: onnxruntime on float32 numpy matrices of the same rows already in memory, in
   batches of the same size, routed as deployed (each region model on its region's rows, the
@@ -59,7 +60,7 @@ import numpy as np
 
 from botsift.project import dbt_env, project_dir
 from botsift.scoring import DeployedModel, default_workers, feature_matrix
-from botsift.scoring_model import deployed_models, score_snapshot
+from botsift.scoring_model import deployed_models, score_relation, score_snapshot
 
 log = logging.getLogger("bench_scoring")
 
@@ -97,12 +98,11 @@ def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[
     """Seconds for the dbt model's code path, writing the scores into a table."""
     features = con.table(relation)
     t0 = time.perf_counter()
-    reader = score_snapshot_with(con, features, models, batch)
-    # as dbt-duckdb does: the model reads on its connection, the table is written on a cursor
-    cur = con.cursor()
-    cur.register("score_reader", reader)
-    cur.execute("create or replace table bench_scores as select * from score_reader")
-    cur.close()
+    scores = score_snapshot_with(con, features, models, batch, score_relation)
+    # as dbt-duckdb materializes the relation the model returns: on the model's connection
+    con.register("score_relation", scores)
+    con.execute("create or replace table bench_scores as select * from score_relation")
+    con.unregister("score_relation")
     return time.perf_counter() - t0
 
 
@@ -120,14 +120,14 @@ def _no_write_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[D
     return time.perf_counter() - t0
 
 
-def score_snapshot_with(con, features, models, batch):  # type: ignore[no-untyped-def]
-    """score_snapshot with given models (the registry lookup is what dbt does first)."""
+def score_snapshot_with(con, features, models, batch, how=score_snapshot):  # type: ignore[no-untyped-def]
+    """score_snapshot (or ``how``) with given models (the registry lookup is what dbt does first)."""
     import botsift.scoring_model as sm
 
     real = sm.deployed_models
     sm.deployed_models = lambda _con, *a, **k: models  # type: ignore[assignment]
     try:
-        return score_snapshot(con, features, batch_size=batch, backfill_days=1,
+        return how(con, features, batch_size=batch, backfill_days=1,
                               scored_at=datetime(2026, 1, 1))
     finally:
         sm.deployed_models = real  # type: ignore[assignment]

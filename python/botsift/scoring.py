@@ -31,15 +31,20 @@ __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
 
 log = logging.getLogger(__name__)
 
+# Low-cardinality text leaves as dictionary arrays (codes plus a few labels), which the
+# ml_bot_scores model casts to DuckDB ENUMs; the probability as float32, the graphs' own
+# output type (export converts every model with a float32 input and output), so no score
+# loses a bit. fct_bot_scores exposes varchar and double.
+_CODED = pa.dictionary(pa.int16(), pa.string())
 SCORE_SCHEMA = pa.schema([
     ("account_id", pa.int64()),
     ("as_of_date", pa.date32()),
     ("region", pa.string()),
-    ("model_version", pa.string()),
-    ("model_segment", pa.string()),
-    ("deployment_status", pa.string()),
-    ("bot_probability", pa.float64()),
-    ("decision", pa.string()),
+    ("model_version", _CODED),
+    ("model_segment", _CODED),
+    ("deployment_status", _CODED),
+    ("bot_probability", pa.float32()),
+    ("decision", _CODED),
     ("top_features", pa.string()),
     ("scored_at", pa.timestamp("us")),
 ])
@@ -224,10 +229,9 @@ def decide(prob: np.ndarray, action_threshold: float, review_threshold: float) -
     return np.asarray(DECISIONS, dtype=object)[decision_codes(prob, action_threshold, review_threshold)]
 
 
-def _strings(codes: np.ndarray, labels: Sequence[str]) -> pa.Array:
-    """A string column from integer codes (a dictionary take: no Python objects per row)."""
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(labels), pa.string())
-                                          ).cast(pa.string())
+def _coded(codes: np.ndarray, labels: Sequence[str]) -> pa.Array:
+    """A dictionary-encoded text column from integer codes (no Python objects per row)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int16)), pa.array(list(labels), pa.string()))
 
 
 def _scatter(n: int, rows: list[np.ndarray], texts: list[pa.Array]) -> pa.Array:
@@ -326,7 +330,7 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
     regions = batch.column("region")
     out = []
     for status, ordered in plan:
-        prob = np.empty(n, dtype=np.float64)
+        prob = np.empty(n, dtype=np.float32)
         model_idx = np.zeros(n, dtype=np.int16)
         decision = np.zeros(n, dtype=np.int8)
         reason_rows: list[np.ndarray] = []
@@ -355,11 +359,11 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
             batch.column("account_id").cast(pa.int64()),
             batch.column("as_of_date").cast(pa.date32()),
             batch.column("region").cast(pa.string()),
-            _strings(model_idx, [m.model_version for m in ordered]),
-            _strings(model_idx, [m.segment for m in ordered]),
-            _strings(np.zeros(n, dtype=np.int8), [status]),
-            pa.array(prob, type=pa.float64()),
-            _strings(decision, DECISIONS),
+            _coded(model_idx, [m.model_version for m in ordered]),
+            _coded(model_idx, [m.segment for m in ordered]),
+            _coded(np.zeros(n, dtype=np.int8), [status]),
+            pa.array(prob, type=pa.float32()),
+            _coded(decision, DECISIONS),
             _scatter(n, reason_rows, reason_texts),
             pa.array(np.full(n, ts, dtype="int64"), type=pa.timestamp("us")),
         ], schema=SCORE_SCHEMA))

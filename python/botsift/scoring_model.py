@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from botsift.errors import BotsiftError
 from botsift.scoring import (
+    DECISIONS,
     SCORE_SCHEMA,
     DeployedModel,
     check_feature_columns,
@@ -26,11 +27,20 @@ from botsift.scoring import (
     score_reader,
 )
 
-__all__ = ["REGISTRY_TABLE", "dates_to_score", "dbt_score_model", "deployed_models", "score_snapshot"]
+__all__ = ["CODED_COLUMNS", "REGISTRY_TABLE", "coded_domains", "dates_to_score", "dbt_score_model",
+           "deployed_models", "score_relation", "score_snapshot", "widen_coded_columns"]
 
 log = logging.getLogger(__name__)
 
 REGISTRY_TABLE = "registry.model_versions"
+
+# The score table's low-cardinality text columns, stored as DuckDB ENUMs (one byte per row
+# instead of a string): writing 1M score rows took 1.06 s with them as VARCHAR and 0.32 s as
+# ENUMs (benchmarks/README.md). Readers see text: an ENUM compares to string literals, and
+# fct_bot_scores casts each to varchar for BI. Each domain is kept sorted, so an ENUM sorts
+# as its text does.
+CODED_COLUMNS = ("region", "model_version", "model_segment", "deployment_status", "decision")
+DEPLOYMENT_STATUSES = ("active", "shadow")
 
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -109,6 +119,39 @@ def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     return [str(d) for d in sorted(wanted)]
 
 
+def _plan(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, this: str | None,
+          backfill_days: int) -> tuple[list[DeployedModel], list[str], str]:
+    """The deployed models (checked against the feature columns), the dates to score, and the
+    columns to read (``account_id``, ``as_of_date``, ``region`` and every model's features)."""
+    models = deployed_models(con)
+    if not models:
+        return [], [], ""
+    columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
+    for m in models:
+        check_feature_columns(columns, m, "fct_account_features")
+    dates = dates_to_score(con, features, this, models, backfill_days)
+    cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *feature_union(models)])
+    log.info("scoring %d snapshot date(s) with %s", len(dates),
+             ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
+    return models, dates, cols
+
+
+def _date_filter(dates: list[str]) -> str:
+    listed = ", ".join(f"date '{d}'" for d in dates) or "null"
+    return f"as_of_date in ({listed})"
+
+
+def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime | None,
+            workers: int | None) -> pa.RecordBatchReader:
+    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
+    fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
+    # routes, loads and verifies every model now: a bad file fails before any row is written
+    out = score_reader(reader, models, scored_at, workers=workers)
+    if fail_after:
+        out = _failing(out, fail_after)
+    return out
+
+
 def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
                    this: str | None = None, batch_size: int = 65_536,
                    backfill_days: int = 1, scored_at: datetime | None = None,
@@ -118,7 +161,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The connection dbt runs the model on (scoring reads through a cursor of it).
+        The warehouse connection (registry lookups; the features are read through
+        ``features``' own connection).
     features : duckdb.DuckDBPyRelation
         The feature relation (``fct_account_features``).
     this : str, optional
@@ -129,7 +173,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     Returns
     -------
     pyarrow.RecordBatchReader
-        Score rows (:data:`botsift.scoring.SCORE_SCHEMA`), produced as DuckDB consumes them.
+        Score rows (:data:`botsift.scoring.SCORE_SCHEMA`, text columns as strings), produced
+        as the reader is consumed. The dbt model writes :func:`score_relation` instead.
 
     Raises
     ------
@@ -137,41 +182,116 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         No active model, a model file that fails its sha256, or a feature column that is
         missing or has another type than at training.
     """
-    models = deployed_models(con)
+    models, dates, cols = _plan(con, features, this, backfill_days)
     if not models:
         log.warning("no model registered yet: ml_bot_scores stays empty until `botsift train` "
                     "and `botsift models promote VERSION`")
         return pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(()))
-    columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
-    for m in models:
-        check_feature_columns(columns, m, "fct_account_features")
-    dates = dates_to_score(con, features, this, models, backfill_days)
-    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
-    cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *feature_union(models)])
-    date_list = ", ".join(f"date '{d}'" for d in dates) or "null"
-    log.info("scoring %d snapshot date(s) with %s", len(dates),
-             ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
-    reader = features.filter(f"as_of_date in ({date_list})").project(cols).to_arrow_reader(batch_size)
-    fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
-    # routes, loads and verifies every model now: a bad file fails before any row is written
-    out = score_reader(reader, models, scored_at, workers=workers)
-    if fail_after:
-        out = _failing(out, fail_after)
-    return out
+    reader = features.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
+    return _scores(reader, models, scored_at, workers)
+
+
+def coded_domains(features: duckdb.DuckDBPyRelation, dates: list[str],
+                  models: list[DeployedModel]) -> dict[str, list[str]]:
+    """The values each of :data:`CODED_COLUMNS` can take in this run's scores, sorted."""
+    regions = features.filter(_date_filter(dates)).filter("region is not null").project(
+        "cast(region as varchar) as region").distinct().fetchall()
+    return {
+        "region": sorted(r[0] for r in regions),
+        "model_version": sorted({m.model_version for m in models}),
+        "model_segment": sorted({m.segment for m in models}),
+        "deployment_status": sorted(DEPLOYMENT_STATUSES),
+        "decision": sorted(DECISIONS),
+    }
+
+
+def _enum(values: list[str]) -> str:
+    return "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def widen_coded_columns(con: duckdb.DuckDBPyConnection, this: str,
+                        domains: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Make each coded column of the score table ``this`` an ENUM holding its values and ``domains``'.
+
+    A column whose ENUM lacks a value of this run (a newly deployed version, a new region) is
+    altered to the sorted union; a VARCHAR column (a table written before the columns were
+    coded) is converted once. Returns each column's domain after the change: this run's
+    scores are cast to exactly these types, so the incremental insert copies codes.
+    """
+    table = con.sql(f"select * from {this}")
+    types = dict(zip(table.columns, (str(t) for t in table.types), strict=True))
+    final: dict[str, list[str]] = {}
+    for col, wanted in domains.items():
+        typ = types.get(col)
+        if typ is None:
+            raise BotsiftError(f"score table {this} has no column {col}: rebuild it with "
+                               "`dbt build --select ml_bot_scores --full-refresh`")
+        if typ.startswith("ENUM("):
+            have = con.execute(f"select enum_range(cast(null as {typ}))").fetchall()[0][0]
+        else:
+            have = [r[0] for r in con.execute(
+                f'select distinct cast("{col}" as varchar) from {this} where "{col}" is not null'
+            ).fetchall()]
+        union = sorted(set(have) | set(wanted))
+        final[col] = union
+        if union and (union != list(have) or not typ.startswith("ENUM(")):
+            log.info("score table column %s: %s -> %s", col, typ if len(typ) < 60 else "ENUM(...)",
+                     f"{len(union)} values")
+            con.execute(f'alter table {this} alter column "{col}" type {_enum(union)}')
+    return final
+
+
+def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
+                   this: str | None = None, batch_size: int = 65_536, backfill_days: int = 1,
+                   scored_at: datetime | None = None,
+                   workers: int | None = None) -> duckdb.DuckDBPyRelation:
+    """What ``ml_bot_scores`` returns: :func:`score_snapshot`'s rows, coded columns as ENUMs.
+
+    The relation is on ``con`` (dbt writes it there, in the model's transaction); the feature
+    rows stream through a cursor of their own, so reading and writing do not share a
+    connection. On an incremental run the score table's ENUMs are first widened to this
+    run's values (:func:`widen_coded_columns`, in the same transaction).
+    """
+    models, dates, cols = _plan(con, features, this, backfill_days)
+    if not models:
+        log.warning("no model registered yet: ml_bot_scores stays empty until `botsift train` "
+                    "and `botsift models promote VERSION`")
+        return con.from_arrow(pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(())))
+    read = con.cursor()
+    source = read.sql(features.sql_query())
+    domains = coded_domains(source, dates, models)
+    if this is not None:
+        domains = widen_coded_columns(con, this, domains)
+    reader = source.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
+    scores = _scores(reader, models, scored_at, workers)
+    select = ", ".join(
+        f'cast("{name}" as {_enum(domains[name]) if domains.get(name) else "varchar"}) as "{name}"'
+        if name in CODED_COLUMNS else f'"{name}"' for name in SCORE_SCHEMA.names)
+    return con.from_arrow(_holding(scores, read)).project(select)
+
+
+def _holding(reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> pa.RecordBatchReader:
+    """``reader``, keeping the cursor its rows come from open until the last batch."""
+    def gen():  # type: ignore[no-untyped-def]
+        try:
+            yield from reader
+        finally:
+            cursor.close()
+    return pa.RecordBatchReader.from_batches(reader.schema, gen())
 
 
 def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
                     this: str | None, batch_size: int | str | None,
                     backfill_days: int | str | None,
-                    workers: int | str | None = None) -> pa.RecordBatchReader:
-    """Entry point of the ``ml_bot_scores`` dbt model.
+                    workers: int | str | None = None) -> duckdb.DuckDBPyRelation:
+    """Entry point of the ``ml_bot_scores`` dbt model: :func:`score_relation`.
 
     A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as
     one line naming the cause (dbt formats the model's exception with ``traceback``, which
     honours ``sys.tracebacklimit``; the build is failing at that point anyway).
     """
     try:
-        return score_snapshot(con, features, this=this, batch_size=int(batch_size or 65_536),
+        return score_relation(con, features, this=this, batch_size=int(batch_size or 65_536),
                               backfill_days=int(backfill_days or 1),
                               workers=int(workers or 0))
     except BotsiftError as exc:

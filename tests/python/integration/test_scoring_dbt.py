@@ -14,6 +14,7 @@ from botsift.manifest import load_manifest
 from botsift.project import dbt_env
 from botsift.registry import promote
 from botsift.score_check import check_warehouse_scores
+from botsift.scoring_model import widen_coded_columns
 from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
 from botsift.train import train_models
 from conftest import FAST
@@ -199,6 +200,8 @@ def test_a_retired_versions_rows_on_the_latest_snapshot_do_not_fail_the_build(
     con = duckdb.connect(str(wh))
     con.execute("insert into registry.model_versions select * replace ('v-replaced' as model_version, "
                 "'retired' as status) from registry.model_versions where status = 'active'")
+    # as a refresh that scored with the replaced version would have left the table
+    widen_coded_columns(con, "marts.ml_bot_scores", {"model_version": ["v-replaced"]})
     con.execute("""insert into marts.ml_bot_scores by name
         select * replace ('v-replaced' as model_version) from marts.ml_bot_scores
         where as_of_date = (select max(as_of_date) from marts.ml_bot_scores)

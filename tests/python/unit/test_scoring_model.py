@@ -16,7 +16,14 @@ from sklearn.pipeline import make_pipeline
 from botsift.errors import BotsiftError
 from botsift.registry import SegmentArtifact, promote, register, write_version
 from botsift.scoring import SCORE_SCHEMA
-from botsift.scoring_model import dates_to_score, dbt_score_model, deployed_models, score_snapshot
+from botsift.scoring_model import (
+    dates_to_score,
+    dbt_score_model,
+    deployed_models,
+    score_relation,
+    score_snapshot,
+    widen_coded_columns,
+)
 
 FEATURES = ["f_a", "f_b"]
 DATES = [date(2026, 10, 28), date(2026, 10, 29), date(2026, 10, 30)]
@@ -185,4 +192,88 @@ def test_dbt_score_model_reraises_user_errors_as_one_line(tmp_path, monkeypatch)
         dbt_score_model(con, _features(con), this=None, batch_size="8", backfill_days="1")
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert sys.tracebacklimit == 0  # dbt prints the message without the stack
+    con.close()
+
+
+def _write(con, relation, table):
+    """Write a scoring relation as dbt-duckdb does: register it, create the table from it."""
+    con.register("scores_df", relation)
+    con.execute(f"create table {table} as select * from scores_df")
+    con.unregister("scores_df")
+
+
+def _types(con, table):
+    return dict(con.execute(f"select column_name, data_type from duckdb_columns() "
+                            f"where table_name = '{table}'").fetchall())
+
+
+def test_score_relation_writes_coded_columns_as_enums_with_the_same_rows(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    con.execute("update features set region = null where account_id % 5 = 0")
+    at = datetime(2026, 10, 31, 6)
+    _write(con, score_relation(con, features, batch_size=16, backfill_days=2, scored_at=at), "scores")
+    types = _types(con, "scores")
+    assert types["decision"] == "ENUM('action', 'none', 'review')"
+    assert types["deployment_status"] == "ENUM('active', 'shadow')"
+    assert types["model_version"] == "ENUM('v1')" and types["region"] == "ENUM('eu')"
+    assert types["bot_probability"] == "FLOAT" and types["top_features"] == "VARCHAR"
+    expected = score_snapshot(con, features, batch_size=16, backfill_days=2, scored_at=at).read_all()
+    con.register("expected", expected)
+    cols = "account_id, as_of_date, cast(region as varchar), cast(model_version as varchar), " \
+           "cast(model_segment as varchar), cast(deployment_status as varchar), " \
+           "bot_probability, cast(decision as varchar), top_features, scored_at"
+    got = con.execute(f"select {cols} from scores order by all").fetchall()
+    assert len(got) == 100
+    assert got == con.execute(f"select {cols} from expected order by all").fetchall()
+    assert con.execute("select count(*) from scores where region is null").fetchall()[0][0] == 20
+    con.close()
+
+
+def test_widen_coded_columns_adds_new_values_and_converts_varchar(tmp_path):
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("""create table scores (region ENUM('eu'), model_version ENUM('v1'),
+                   model_segment varchar, deployment_status ENUM('active', 'shadow'),
+                   decision ENUM('action', 'none', 'review'))""")
+    con.execute("insert into scores values ('eu', 'v1', 'global', 'active', 'none'), "
+                "(null, 'v1', null, 'active', 'review')")
+    domains = {"region": ["africa", "eu"], "model_version": ["v2"], "model_segment": ["global"],
+               "deployment_status": ["active", "shadow"], "decision": ["action", "none", "review"]}
+    final = widen_coded_columns(con, "scores", domains)
+    assert final["model_version"] == ["v1", "v2"] and final["region"] == ["africa", "eu"]
+    types = _types(con, "scores")
+    # a new version and region widen the ENUMs, sorted; the VARCHAR column (a table written
+    # before the columns were coded) becomes one; the rows keep their values
+    assert types["model_version"] == "ENUM('v1', 'v2')"
+    assert types["region"] == "ENUM('africa', 'eu')"
+    assert types["model_segment"] == "ENUM('global')"
+    assert con.execute("select cast(region as varchar), cast(model_version as varchar), "
+                       "cast(model_segment as varchar), cast(decision as varchar) from scores "
+                       "order by decision").fetchall() == [
+        ("eu", "v1", "global", "none"), (None, "v1", None, "review")]
+    # values the table holds already: nothing is altered
+    assert widen_coded_columns(con, "scores", {"model_version": ["v2"]}) == {
+        "model_version": ["v1", "v2"]}
+    with pytest.raises(BotsiftError, match="has no column colour"):
+        widen_coded_columns(con, "scores", {"colour": ["red"]})
+    con.close()
+
+
+def test_incremental_write_after_a_new_version_keeps_every_row(tmp_path):
+    # the dbt flow: first build, then a new active version scores into the same table
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    _write(con, score_relation(con, features, backfill_days=1), "scores")
+    con.close()
+    _register(tmp_path, wh, "v2", 1, status="active")
+    con = duckdb.connect(str(wh))
+    _write(con, score_relation(con, con.table("features"), this="scores", backfill_days=1), "batch")
+    con.execute("insert into scores select * from batch")
+    assert _types(con, "scores")["model_version"] == "ENUM('v1', 'v2')"
+    assert con.execute("select cast(model_version as varchar), count(*) from scores "
+                       "group by all order by all").fetchall() == [("v1", 50), ("v2", 50)]
     con.close()
