@@ -65,6 +65,8 @@ def _load_sklearn(onnx_path: Path, card: dict):  # type: ignore[no-untyped-def]
 def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck:
     """Compare the active model's latest warehouse scores with scikit-learn's.
 
+    The latest date the active version scored, as active or (before its promotion) as shadow.
+
     Raises
     ------
     BotsiftError
@@ -86,8 +88,10 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
         version = models[0][0]
         try:
             as_of = con.execute(
-                "select max(as_of_date) from marts.ml_bot_scores where model_version = ? "
-                "and deployment_status = 'active'", [version]).fetchall()[0][0]
+                # any status: a shadow promoted since its last refresh wrote its scores as
+                # 'shadow', with the same model and thresholds
+                "select max(as_of_date) from marts.ml_bot_scores where model_version = ?",
+                [version]).fetchall()[0][0]
         except duckdb.CatalogException:
             raise BotsiftError("marts.ml_bot_scores not found: run `dbt build` to score") from None
         if as_of is None:

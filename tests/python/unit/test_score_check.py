@@ -64,3 +64,18 @@ def test_a_feature_column_dropped_or_retyped_is_one_clear_error(scored_wh, chang
     # as `dbt build` says it, not DuckDB's binder error (a traceback on the CLI)
     with pytest.raises(BotsiftError, match=needle):
         check_warehouse_scores(scored_wh)
+
+
+def test_a_promoted_shadow_is_checked_on_the_scores_it_wrote_as_shadow(scored_wh):
+    # v1 scored the date as a shadow and was promoted before the next refresh: the same
+    # model wrote those rows, so they are what to check (not "has scored nothing yet")
+    con = duckdb.connect(str(scored_wh))
+    con.execute("update marts.ml_bot_scores set deployment_status = 'shadow'")
+    con.close()
+    result = check_warehouse_scores(scored_wh)
+    assert result.passed and result.n_rows == 200 and result.as_of_date == "2026-10-30"
+    con = duckdb.connect(str(scored_wh))
+    con.execute("delete from marts.ml_bot_scores")
+    con.close()
+    with pytest.raises(BotsiftError, match="model v1 has scored nothing yet"):
+        check_warehouse_scores(scored_wh)
