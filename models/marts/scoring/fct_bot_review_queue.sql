@@ -47,17 +47,17 @@ flagged as (
 final as (
 
     select
-        row_number() over (
+        cast(row_number() over (
             order by case when decision = 'action' then 0 else 1 end, bot_probability desc, account_id
-        ) as queue_rank,
-        account_id,
-        as_of_date,
-        region,
-        bot_probability,
-        decision,
-        model_version,
-        top_features,
-        scored_at
+        ) as bigint) as queue_rank,
+        cast(account_id as bigint) as account_id,
+        cast(as_of_date as date) as as_of_date,
+        cast(region as varchar) as region,
+        cast(bot_probability as double) as bot_probability,
+        cast(decision as varchar) as decision,
+        cast(model_version as varchar) as model_version,
+        cast(top_features as varchar) as top_features,
+        cast(scored_at as timestamp) as scored_at
     from flagged
 
 )
