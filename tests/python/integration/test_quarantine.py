@@ -166,6 +166,7 @@ RAW_ROWS: dict[str, list[dict]] = {
         _follow(301, 1, 999),  # unknown_account (followee)
         _follow(302, 999, 1),  # unknown_account (follower)
         _follow(303, None, 1),  # null_required
+        _follow(304, 2, 2),  # self_follow (it would count as a mutual follow)
     ],
     "interactions": [
         _interaction(400, 2, 100),
@@ -210,6 +211,7 @@ EXPECTED_QUARANTINE = {
     ("follows", "301", "unknown_account"),
     ("follows", "302", "unknown_account"),
     ("follows", "303", "null_required"),
+    ("follows", "304", "self_follow"),
     ("interactions", "401", "unknown_enum"),
     ("interactions", "402", "unknown_post"),
     ("interactions", "403", "unknown_account"),

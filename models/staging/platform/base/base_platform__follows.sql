@@ -38,6 +38,9 @@ rules_checked as (
             botsift.quarantine_if_unmatched(
                 'raw_follows.followee_id', 'followees.clean_account_id', reason='unknown_account'
             ),
+            botsift.quarantine_if_equal(
+                'raw_follows.follower_id', 'raw_follows.followee_id', reason='self_follow'
+            ),
         ]) }} as row_quarantine_reason
     from raw_follows
     left join clean_accounts as followers
