@@ -263,10 +263,17 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     if this is not None:
         domains = widen_coded_columns(con, this, domains)
     reader = source.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
+    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
     scores = _scores(reader, models, scored_at, workers)
-    select = ", ".join(
-        f'cast("{name}" as {_enum(domains[name]) if domains.get(name) else "varchar"}) as "{name}"'
-        if name in CODED_COLUMNS else f'"{name}"' for name in SCORE_SCHEMA.names)
+
+    def column(name: str) -> str:
+        if name in CODED_COLUMNS:
+            return f'cast("{name}" as {_enum(domains[name]) if domains.get(name) else "varchar"}) as "{name}"'
+        if name == "scored_at":  # one value per run: a constant, not a column to convert
+            return f"cast('{scored_at.isoformat(sep=' ')}' as timestamp) as scored_at"
+        return f'"{name}"'
+
+    select = ", ".join(column(name) for name in SCORE_SCHEMA.names)
     return con.from_arrow(_holding(scores, read)).project(select)
 
 
