@@ -6,7 +6,8 @@ training-period population and writes two warehouse tables that SQL monitoring r
 ``registry.feature_reference``
     One row per model version and feature: reference window, row count, null share, moments,
     range, and the drift *noise floor* (the largest PSI/JS of one reference day against the
-    pooled reference), which scales the per-feature thresholds.
+    pooled reference; of one random part of it when it holds fewer than two days), which
+    scales the per-feature thresholds.
 ``registry.feature_reference_bins``
     One row per model version, feature and bin: ``lower`` (inclusive, null = -inf),
     ``upper`` (exclusive, null = +inf), ``reference_share``. Bins are quantile bins of the
@@ -34,8 +35,9 @@ from botsift import registry_tables
 from botsift.errors import BotsiftError
 
 __all__ = ["REFERENCE_TABLE", "BINS_TABLE", "SCORE_COLUMN", "DriftSettings", "FeatureReference",
-           "reference_bins", "bin_shares", "psi", "js_divergence", "feature_reference",
-           "load_reference_frame", "build_reference", "ensure_registry_tables"]
+           "reference_bins", "bin_shares", "psi", "js_divergence", "range_mostly",
+           "feature_reference", "load_reference_frame", "build_reference",
+           "ensure_registry_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,24 @@ class DriftSettings:
         Quantile bounds: the reference value at ``q +- tolerance`` (and the reference days'
         range, widened by its spread).
     range_mostly : float
-        Share of non-null values that must lie within the reference min/max.
+        Share of non-null values that must lie within the reference min/max, for a large
+        reference; a small one allows more (see ``range_false_alarm``).
+    range_false_alarm : float
+        The range check allows the share of new values that falls outside the min/max of
+        ``n`` reference values with at most this probability: that uncovered probability
+        mass is Beta(2, n - 1) distributed for any continuous feature (mean 2/(n + 1)), so a
+        100-row reference leaves about 11% of fresh values outside its range at 1e-4, a
+        20,000-row one under 0.1% (``range_mostly`` then applies).
     null_share_tolerance : float
         Allowed rise of the null share over the largest daily reference null share.
+    pseudo_days : int
+        With fewer than two reference days there is no day-to-day drift to measure; the
+        reference is then split at random into this many equal parts, which stand in for days
+        in the noise floors and the daily ranges of mean, stdev, quantiles and null share. One
+        of 3 parts against the whole has the sampling noise of a fresh sample of the
+        reference's size against the reference (variance (k - 1)/n = 2/n), instead of 0.
+    seed : int
+        Seed of that split (same seed, same suite).
     """
 
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
@@ -82,7 +99,10 @@ class DriftSettings:
     stdev_rel_tolerance: float = 0.25
     quantile_rank_tolerance: float = 0.05
     range_mostly: float = 0.999
+    range_false_alarm: float = 1e-4
     null_share_tolerance: float = 0.02
+    pseudo_days: int = 3
+    seed: int = 0
     summary_quantiles: tuple[float, ...] = field(default=(0.05, 0.25, 0.5, 0.75, 0.95))
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,6 +207,7 @@ class FeatureReference:
     min_daily_rows: int
     quantile_ranges: dict[float, tuple[float, float]]
     is_integral: bool
+    range_mostly: float
 
     def bins_frame(self) -> pd.DataFrame:
         """One row per bin: bin_index, bin_kind, lower, upper, reference_share."""
@@ -214,6 +235,38 @@ def _kl(observed: np.ndarray, expected: np.ndarray, epsilon: float) -> float:
         return float(np.sum(np.where(o > 0, o * np.log(o / e), 0.0)))
 
 
+def range_mostly(n_values: int, settings: DriftSettings | None = None) -> float:
+    """Return the share of new values the min/max range check of ``n_values`` requires.
+
+    The probability mass outside the min/max of ``n`` values of a continuous distribution is
+    Beta(2, n - 1) distributed; the check allows its ``1 - range_false_alarm`` quantile
+    (about 11.6/n at 1e-4), and never less than ``1 - range_mostly``.
+    """
+    s = settings or DriftSettings()
+    b = max(int(n_values) - 1, 1)
+    # survival function of Beta(2, b): (1 - x)^b (1 + b x); bisect it for the quantile
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if (1 - mid) ** b * (1 + b * mid) > s.range_false_alarm:
+            lo = mid
+        else:
+            hi = mid
+    return float(min(s.range_mostly, 1.0 - hi))
+
+
+def _day_groups(size: int, days: np.ndarray | None, s: DriftSettings) -> list[np.ndarray]:
+    """Row indices of each reference day, or of ``s.pseudo_days`` random parts if < 2 days."""
+    if days is not None:
+        d = np.asarray(days)
+        uniq = np.unique(d)
+        if len(uniq) >= 2:
+            return [np.flatnonzero(d == day) for day in uniq]
+    k = max(1, min(s.pseudo_days, size))
+    order = np.random.default_rng(s.seed).permutation(size)
+    return np.array_split(order, k)
+
+
 def feature_reference(values: np.ndarray, days: np.ndarray | None = None,
                       settings: DriftSettings | None = None, name: str = "") -> FeatureReference:
     """Build the reference of one column, with per-day noise when ``days`` is given.
@@ -224,7 +277,9 @@ def feature_reference(values: np.ndarray, days: np.ndarray | None = None,
         The reference values (NaN = null).
     days : numpy.ndarray, optional
         The snapshot date of each value; the reference window's own day-to-day drift sets the
-        noise floor of the thresholds (0 when absent).
+        noise floor of the thresholds. With fewer than two days, random parts of the
+        reference stand in for days (``DriftSettings.pseudo_days``), so the floor is the
+        reference's sampling noise.
     settings : DriftSettings, optional
         Binning and tolerances.
     name : str
@@ -244,28 +299,28 @@ def feature_reference(values: np.ndarray, days: np.ndarray | None = None,
     daily_stdevs: list[float] = []
     daily_q: dict[float, list[float]] = {p: [] for p in s.summary_quantiles}
     null_shares: list[float] = [float(np.isnan(x).mean())]
+    # The mean bound's floor is the sampling error of a day's mean: real day sizes only.
     daily_rows: list[int] = [int(x.size)]
+    if days is not None and len(np.unique(np.asarray(days))) >= 2:
+        daily_rows += [int(n) for n in np.unique(np.asarray(days), return_counts=True)[1]]
     tol = s.quantile_rank_tolerance
     qr = {p: (float(np.quantile(nn, max(p - tol, 0.0))), float(np.quantile(nn, min(p + tol, 1.0))))
           for p in s.summary_quantiles}
     psi_noise = js_noise = kl_noise = 0.0
-    if days is not None:
-        d = np.asarray(days)
-        for day in np.unique(d):
-            xd = x[d == day]
-            nd = xd[~np.isnan(xd)]
-            sd = bin_shares(xd, edges)
-            psi_noise = max(psi_noise, psi(shares, sd, s.epsilon))
-            js_noise = max(js_noise, js_divergence(shares, sd))
-            kl_noise = max(kl_noise, _kl(sd, shares, s.epsilon))
-            null_shares.append(float(np.isnan(xd).mean()))
-            daily_rows.append(int(xd.size))
-            if nd.size:
-                daily_means.append(float(nd.mean()))
-                daily_stdevs.append(float(nd.std(ddof=1)) if nd.size > 1 else 0.0)
-                for p, v in zip(s.summary_quantiles, np.quantile(nd, s.summary_quantiles),
-                                strict=True):
-                    daily_q[p].append(float(v))
+    for idx in _day_groups(x.size, days, s):
+        xd = x[idx]
+        nd = xd[~np.isnan(xd)]
+        sd = bin_shares(xd, edges)
+        psi_noise = max(psi_noise, psi(shares, sd, s.epsilon))
+        js_noise = max(js_noise, js_divergence(shares, sd))
+        kl_noise = max(kl_noise, _kl(sd, shares, s.epsilon))
+        null_shares.append(float(np.isnan(xd).mean()))
+        if nd.size:
+            daily_means.append(float(nd.mean()))
+            daily_stdevs.append(float(nd.std(ddof=1)) if nd.size > 1 else 0.0)
+            for p, v in zip(s.summary_quantiles, np.quantile(nd, s.summary_quantiles),
+                            strict=True):
+                daily_q[p].append(float(v))
     return FeatureReference(
         feature=name, edges=edges, shares=shares, n_rows=int(x.size),
         null_share=float(np.isnan(x).mean()), mean=float(nn.mean()),
@@ -275,7 +330,7 @@ def feature_reference(values: np.ndarray, days: np.ndarray | None = None,
         daily_quantiles={p: (v or [q[p]]) for p, v in daily_q.items()},
         max_daily_null_share=max(null_shares), psi_noise=psi_noise, js_noise=js_noise,
         kl_noise=kl_noise, min_daily_rows=min(daily_rows), quantile_ranges=qr,
-        is_integral=bool(np.all(nn == np.round(nn))),
+        is_integral=bool(np.all(nn == np.round(nn))), range_mostly=range_mostly(nn.size, s),
     )
 
 

@@ -133,7 +133,7 @@ def _expectations(r: FeatureReference, s: DriftSettings) -> list[Any]:
             column=r.feature, meta=meta,
             mostly=max(0.0, 1.0 - r.max_daily_null_share - s.null_share_tolerance)),
         gxe.ExpectColumnValuesToBeBetween(column=r.feature, min_value=r.min, max_value=r.max,
-                                          mostly=s.range_mostly, meta=meta),
+                                          mostly=r.range_mostly, meta=meta),
     ]
     return out
 

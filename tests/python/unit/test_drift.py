@@ -18,6 +18,7 @@ from botsift.drift import (
     feature_reference,
     js_divergence,
     psi,
+    range_mostly,
     reference_bins,
 )
 from botsift.errors import BotsiftError
@@ -180,3 +181,62 @@ def test_gx_import_survives_pyspark_connect_exit_under_python_c(tmp_path: Path, 
         assert "gx imported" in out.stdout
     else:  # the failure the shield exists for: the process ends silently with status 0
         assert "gx imported" not in out.stdout
+
+
+def test_single_day_reference_noise_floor_is_its_sampling_noise() -> None:
+    # One reference day is the whole pooled sample: its own drift against it was 0, so every
+    # threshold fell to its floor and fresh samples of the same distribution read as drift.
+    rng = np.random.default_rng(11)
+    x = rng.normal(10, 2, 500)
+    ref = feature_reference(x, np.repeat(np.datetime64("2026-01-01"), x.size))
+    assert feature_reference(x).psi_noise == ref.psi_noise  # no dates: the same random parts
+    fresh = [bin_shares(rng.normal(10, 2, 500), ref.edges) for _ in range(50)]
+    fresh_psi = np.array([psi(ref.shares, f) for f in fresh])
+    fresh_js = np.array([js_divergence(ref.shares, f) for f in fresh])
+    assert 0.3 * np.median(fresh_psi) < ref.psi_noise < 3 * np.median(fresh_psi)
+    assert 8 * ref.psi_noise > fresh_psi.max()
+    assert 8 * ref.js_noise > fresh_js.max()
+    assert ref.kl_noise > 0
+    days = np.repeat(np.arange(7), 500)  # two or more days: their own drift, as before
+    assert feature_reference(rng.normal(0, 1, days.size), days).min_daily_rows == 500
+
+
+def test_range_check_allows_for_the_reference_size() -> None:
+    assert range_mostly(21_000) == DriftSettings().range_mostly  # large: unchanged 0.999
+    assert range_mostly(100) == pytest.approx(1 - 0.1115, abs=1e-3)
+    # a fresh value falls outside the min/max of n reference values with probability
+    # 2/(n+1); the allowance must cover a fresh sample's share outside nearly always
+    rng = np.random.default_rng(12)
+    for n in (100, 1000):
+        outside = []
+        for _ in range(2000):
+            ref, new = rng.normal(size=n), rng.normal(size=20_000)
+            outside.append(np.mean((new < ref.min()) | (new > ref.max())))
+        assert np.mean(outside) == pytest.approx(2 / (n + 1), rel=0.1)
+        assert np.mean(np.array(outside) > 1 - range_mostly(n)) < 0.002
+
+
+@pytest.mark.parametrize("n", [300, 1000])
+def test_suite_of_a_single_day_reference_passes_fresh_samples_and_fails_a_shift(
+        tmp_path: Path, n: int) -> None:
+    from botsift.expectations import validate_snapshots
+
+    rng = np.random.default_rng(13)
+
+    def sample(day: str, shift: float = 0.0) -> pd.DataFrame:
+        return pd.DataFrame({"as_of_date": pd.Timestamp(day).date(),
+                             "a": rng.normal(10 + shift, 2, n),
+                             "b": rng.poisson(3.0, n).astype(float)})
+
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    build_reference(con, "v1", ["a", "b"], sample("2026-01-01"),
+                    expectations_dir=tmp_path / "expectations")
+    con.close()
+    same = [sample(f"2026-01-{d:02d}") for d in range(2, 8)]
+    out = validate_snapshots(pd.concat([*same, sample("2026-01-08", shift=2.0)]), "v1",
+                             tmp_path / "expectations", build_docs=False)
+    failed = out[~out["success"]]
+    assert set(failed["as_of_date"].astype(str)) == {"2026-01-08"}, failed
+    assert set(failed["feature"]) == {"a"}
+    assert {"expect_column_mean_to_be_between",
+            "expect_column_kl_divergence_to_be_less_than"} <= set(failed["expectation_type"])
