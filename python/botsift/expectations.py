@@ -195,6 +195,22 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def _error_message(exception_info: Any) -> str | None:
+    """The first exception message of a GX result, or None when its metrics all computed.
+
+    GX records a metric that raised (for example a mean of a text column) as a
+    failed expectation with an empty result; the message is the only trace of why.
+    """
+    # one dict per failed metric, or (no metric failed) one flat dict
+    flat = not isinstance(exception_info, dict) or "raised_exception" in exception_info
+    infos = [exception_info] if flat else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and (info.get("raised_exception") or
+                                       info.get("exception_message")):
+            return str(info.get("exception_message") or "GX raised an exception").strip()
+    return None
+
+
 def empty_results() -> pd.DataFrame:
     """An empty result frame with :data:`RESULT_COLUMNS`."""
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RESULT_COLUMNS.items()})
@@ -282,6 +298,10 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
                     cfg = er.expectation_config
                     res = er.result or {}
                     obs = res.get("observed_value")
+                    error = _error_message(er.exception_info)
+                    if error is not None:
+                        log.warning("%s on %s, %s: GX could not compute it: %s", cfg.type,
+                                    cfg.kwargs.get("column"), day, error)
                     kwargs = {k: v for k, v in cfg.kwargs.items()
                               if k not in ("column", "batch_id")}
                     rows.append({
@@ -289,7 +309,8 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
                         "expectation_type": cfg.type, "feature": cfg.kwargs.get("column"),
                         "observed_value": (float(obs) if isinstance(obs, (int, float, np.number))
                                            and not isinstance(obs, bool) else np.nan),
-                        "observed_json": json.dumps(_jsonable(obs)),
+                        "observed_json": json.dumps(_jsonable(obs) if error is None
+                                                    else {"error": error}),
                         "unexpected_percent": res.get("unexpected_percent", np.nan),
                         "kwargs_json": json.dumps(_jsonable(kwargs), sort_keys=True),
                         "success": bool(er.success), "validated_at": now,

@@ -1,6 +1,7 @@
 """Drift statistics, reference bins and the GX suite on small synthetic data."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -240,3 +241,22 @@ def test_suite_of_a_single_day_reference_passes_fresh_samples_and_fails_a_shift(
     assert set(failed["feature"]) == {"a"}
     assert {"expect_column_mean_to_be_between",
             "expect_column_kl_divergence_to_be_less_than"} <= set(failed["expectation_type"])
+
+
+def test_an_expectation_gx_cannot_compute_records_why(reference_built: tuple[Path, Path]
+                                                       ) -> None:
+    from botsift.expectations import validate_snapshots
+
+    _, root = reference_built
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"as_of_date": pd.Timestamp("2026-01-04").date(),
+                          "a": rng.normal(10, 2, 300).astype(str),  # a retyped column
+                          "b": rng.poisson(0.3, 300).astype(float)})
+    out = validate_snapshots(frame, "v1", root, build_docs=False)
+    mean = out[(out["feature"] == "a")
+               & (out["expectation_type"] == "expect_column_mean_to_be_between")].iloc[0]
+    assert not mean["success"]
+    observed = json.loads(mean["observed_json"])
+    assert isinstance(observed, dict) and observed.get("error"), mean["observed_json"]
+    ok = out[(out["feature"] == "b") & out["success"]]
+    assert not ok.empty and all("error" not in str(j) for j in ok["observed_json"])
