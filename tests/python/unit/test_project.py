@@ -90,3 +90,22 @@ def test_connect_warehouse_needs_the_file_unless_told_to_create_it(tmp_path: Pat
     path.write_bytes(b"not a duckdb file" * 512)
     with pytest.raises(BotsiftError, match="cannot open warehouse"):
         connect_warehouse(path, read_only=True)
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("path", sorted(
+    str(p.relative_to(REPO)) for folder in ("models", "macros", "tests/dbt", "profiles", "expectations")
+    for p in (REPO / folder).rglob("*.yml")) + ["dbt_project.yml", "selectors.yml"])
+def test_every_project_yaml_file_parses(path: str) -> None:
+    # a YAML slip (an unquoted ': ' in a description) stops every dbt build; catch it here
+    # in milliseconds rather than in a slow integration run
+    import yaml
+
+    file = REPO / path
+    if not file.exists():
+        pytest.skip(f"{path} not in this project")
+    text = file.read_text()
+    doc = yaml.safe_load(text)
+    assert doc is not None or not text.strip()
