@@ -211,6 +211,12 @@ class SimulationConfig:
         Share of accounts an ops review covers per 30 days (biased to suspicious accounts).
     label_noise : float
         Probability that an ops review decision is wrong.
+    enforce_suspensions : bool
+        Whether a suspension takes the account off the platform: from its first
+        ``suspended_*`` review on it posts, logs in, follows, interacts and is reviewed no
+        more, as on a real platform (where a second suspension needs a reinstatement first).
+        Off by default, which keeps earlier simulations' rows: suspended accounts then carry
+        on and are suspended again and again.
     """
 
     n_accounts: int = 20_000
@@ -223,6 +229,7 @@ class SimulationConfig:
     biased_region: str | None = None
     review_share: float = 0.05
     label_noise: float = 0.05
+    enforce_suspensions: bool = False
 
     def validate(self) -> None:
         """Raise :class:`BotsiftError` if any setting is out of range."""
@@ -263,6 +270,7 @@ class SimulationConfig:
         d = json.loads(text)
         d["start_date"] = date.fromisoformat(d["start_date"])
         d["regions"] = tuple(d["regions"])
+        d.setdefault("enforce_suspensions", False)  # configs saved before the option
         return cls(**d)
 
 
@@ -605,8 +613,15 @@ def _sorted_by_time(t: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     return (t[order], *(c[order] for c in cols))
 
 
-def _day_events(pop: _Population, cfg: SimulationConfig, day: int) -> dict[str, pa.Table]:
-    """Generate one day's event tables (without ``_loaded_at``) from an RNG seeded by day."""
+def _day_events(pop: _Population, cfg: SimulationConfig, day: int,
+                suspended_us: np.ndarray | None = None) -> dict[str, pa.Table]:
+    """Generate one day's event tables (without ``_loaded_at``) from an RNG seeded by day.
+
+    With ``suspended_us`` (per account, when it was first suspended; int64 max for never),
+    the day's events of accounts suspended before them are dropped afterwards, so every
+    random draw, and every event before a suspension, is the same as without it; the
+    day's own suspensions are written into ``suspended_us``.
+    """
     rng = np.random.default_rng([cfg.seed, 1, day])
     day_start = _to_us(cfg.start_date) + day * _US_PER_DAY
     day_end = day_start + _US_PER_DAY
@@ -747,8 +762,41 @@ def _day_events(pop: _Population, cfg: SimulationConfig, day: int) -> dict[str, 
                         "reviewed_at": _ts(rt), "decision": decision,
                         "reports": rng.poisson(np.where(kind[ra] >= SPAM, 6, 2)),
                         "note_idx": rng.integers(0, 1 << 30, len(ra))})
-    return {"posts": posts, "logins": logins, "follows": follows,
-            "interactions": interactions, "ops_reviews": reviews}
+    tables = {"posts": posts, "logins": logins, "follows": follows,
+              "interactions": interactions, "ops_reviews": reviews}
+    if suspended_us is None:
+        return tables
+    # One review per account per day: reviews of accounts suspended on an earlier day go,
+    # then the day's suspensions stop their accounts' later events of the day too.
+    kept = rt < suspended_us[ra]
+    now = kept & (decision <= 1)  # suspended_spam, suspended_fake_followers
+    suspended_us[ra[now]] = rt[now]
+    tables["ops_reviews"] = reviews.filter(pa.array(kept))
+    return _drop_after_suspension(tables, suspended_us, author, t, it, ia, la, lt, fa, ft)
+
+
+def _drop_after_suspension(tables: dict[str, pa.Table], suspended_us: np.ndarray,
+                           author: np.ndarray, t: np.ndarray, it: np.ndarray, ia: np.ndarray,
+                           la: np.ndarray, lt: np.ndarray, fa: np.ndarray,
+                           ft: np.ndarray) -> dict[str, pa.Table]:
+    """Drop the events of accounts made at or after their suspension; replies and
+    interactions lose a dropped post (the reply stays, as a post; the interaction goes)."""
+    posts = tables["posts"]
+    keep_post = t < suspended_us[author]
+    ids = posts.column("id").to_numpy()
+    reply_to = posts.column("in_reply_to_post_id").combine_chunks()
+    is_reply = reply_to.is_valid().to_numpy(zero_copy_only=False)
+    parent = reply_to.fill_null(0).to_numpy()
+    is_reply &= np.isin(parent, ids[keep_post])
+    posts = posts.set_column(posts.schema.get_field_index("in_reply_to_post_id"),
+                             "in_reply_to_post_id", pa.array(parent, mask=~is_reply))
+    interactions = tables["interactions"]
+    keep_int = (it < suspended_us[ia]) & np.isin(interactions.column("post_id").to_numpy(),
+                                                 ids[keep_post])
+    return {**tables, "posts": posts.filter(pa.array(keep_post)),
+            "logins": tables["logins"].filter(pa.array(lt < suspended_us[la])),
+            "follows": tables["follows"].filter(pa.array(ft < suspended_us[fa])),
+            "interactions": interactions.filter(pa.array(keep_int))}
 
 
 def _post_weight(pop: _Population, author: np.ndarray) -> np.ndarray:
@@ -882,15 +930,31 @@ def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
                     disable=not sys.stderr.isatty()), label, total
 
 
+def _suspended_at(con: duckdb.DuckDBPyConnection, pop: _Population,
+                  cfg: SimulationConfig) -> np.ndarray | None:
+    """When each account was first suspended, from the reviews written so far (int64 max
+    for never); None unless ``cfg.enforce_suspensions``."""
+    if not cfg.enforce_suspensions:
+        return None
+    out = np.full(pop.n, np.iinfo(np.int64).max, np.int64)
+    rows = con.execute(
+        f"select account_id, epoch_us(min(reviewed_at)) as suspended_us "
+        f"from {RAW_SCHEMA}.ops_reviews where list_contains(?, decision) group by account_id",
+        [list(REVIEW_DECISIONS[:2])]).fetchnumpy()
+    out[np.asarray(rows["account_id"], np.int64) - 1] = np.asarray(rows["suspended_us"], np.int64)
+    return out
+
+
 def _write_days(con: duckdb.DuckDBPyConnection, pop: _Population, cfg: SimulationConfig,
                 days: range, loaded: str) -> None:
     """Generate and append the event rows of ``days``, one day at a time."""
+    suspended_us = _suspended_at(con, pop, cfg)
     progress, label, total = _progress(len(days), "simulating days")
     sqls = {t: _insert_sql(t, loaded) for t in EVENT_TABLES}
     with progress:
         task = progress.add_task(label, total=total)
         for day in days:
-            tables = _day_events(pop, cfg, day)
+            tables = _day_events(pop, cfg, day, suspended_us)
             for name, tbl in tables.items():
                 con.register("_day_batch", tbl)
                 con.execute(sqls[name])

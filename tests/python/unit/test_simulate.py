@@ -229,6 +229,49 @@ def test_reviews_are_a_noisy_minority(con) -> None:  # type: ignore[no-untyped-d
     assert 0 < wrong < 0.2
 
 
+_AFTER_SUSPENSION = """
+    with suspended as (
+        select account_id, min(reviewed_at) as suspended_at from raw.ops_reviews
+        where decision like 'suspended%' group by all)
+    select
+        (select count(*) from raw.posts join suspended using (account_id)
+         where created_at >= suspended_at),
+        (select count(*) from raw.logins join suspended using (account_id)
+         where attempted_at >= suspended_at),
+        (select count(*) from raw.follows join suspended on follower_id = account_id
+         where created_at >= suspended_at),
+        (select count(*) from raw.interactions join suspended using (account_id)
+         where created_at >= suspended_at),
+        (select count(*) from raw.ops_reviews join suspended using (account_id)
+         where reviewed_at > suspended_at)
+"""
+
+
+def test_suspended_accounts_carry_on_unless_suspensions_are_enforced(
+        con, warehouse: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # by default (earlier simulations' rows) a suspended account keeps acting and is reviewed
+    # again; enforced, its first suspension is its last event
+    assert all(n > 0 for n in con.execute(_AFTER_SUSPENSION).fetchone())
+    full = tmp_path / "enforced.duckdb"
+    simulate_platform(replace(CFG, enforce_suspensions=True), full)
+    with duckdb.connect(str(full), read_only=True) as c:
+        assert c.execute(_AFTER_SUSPENSION).fetchone() == (0, 0, 0, 0, 0)
+        n_suspended = c.execute("select count(distinct account_id) from raw.ops_reviews "
+                                "where decision like 'suspended%'").fetchone()[0]
+    assert n_suspended > 20
+    part = tmp_path / "enforced_part.duckdb"
+    simulate_platform(replace(CFG, enforce_suspensions=True, days=2), part)
+    extend_simulation(part, 3)  # the suspensions so far are read back from raw.ops_reviews
+    for table in (*EVENT_TABLES, "accounts"):
+        assert _rows(part, table) == _rows(full, table), table
+    # the same draws: every enforced event is one of the unenforced simulation's (replies to
+    # a dropped post lose their parent, so posts compare without it)
+    for table in EVENT_TABLES:
+        enforced = {r[:3] for r in _rows(full, table)}
+        carried_on = {r[:3] for r in _rows(warehouse, table)}
+        assert enforced < carried_on, table
+
+
 def test_biased_region_humans_share_ips(tmp_path: Path) -> None:
     path = tmp_path / "biased.duckdb"
     simulate_platform(replace(CFG, biased_region="africa", days=2), path)
