@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 
-{#- Label sources, strongest first: ops decisions (latest review per account), verified
+{#- Label sources, strongest first: ops decisions (latest review per account, its evidence
+    dated by the first of the consecutive reviews that reached the same verdict), verified
     accounts, weak positives by shared infrastructure with a confirmed bot, and a random
     sample of never-flagged accounts. Each label keeps when its evidence existed
     (label_at) and the feature snapshot it may be joined to: the day before the evidence
@@ -46,30 +47,61 @@ snapshot_bounds as (
 ranked_reviews as (
 
     select
-        *,
+        account_id,
+        reviewed_at,
+        case
+            when review_decision in ({{ "'" ~ var('positive_review_decisions') | join("', '") ~ "'" }}) then 1
+            when review_decision in ({{ "'" ~ var('negative_review_decisions') | join("', '") ~ "'" }}) then 0
+        end as review_label,
         row_number() over (partition by account_id order by reviewed_at desc, review_id desc) as review_rank
     from reviews
 
 ),
 
-ops_labels as (
+latest_verdicts as (
 
     select
         account_id,
-        case
-            when review_decision in ({{ "'" ~ var('positive_review_decisions') | join("', '") ~ "'" }}) then 1
-            else 0
-        end as label,
-        case
-            when review_decision in ({{ "'" ~ var('positive_review_decisions') | join("', '") ~ "'" }}) then 'ops_suspended'
-            else 'ops_cleared'
-        end as label_source,
-        reviewed_at as label_at
+        review_label as label
     from ranked_reviews
     where review_rank = 1
-        and review_decision in (
-            {{ "'" ~ (var('positive_review_decisions') + var('negative_review_decisions')) | join("', '") ~ "'" }}
-        )
+        and review_label is not null
+
+),
+
+verdict_changes as (
+
+    -- the most recent review (counting back from the latest) whose verdict differs from the
+    -- latest one: a review without a label (warned) counts as a different verdict
+    select
+        ranked_reviews.account_id,
+        min(ranked_reviews.review_rank) as first_other_rank
+    from ranked_reviews
+    inner join latest_verdicts
+        on ranked_reviews.account_id = latest_verdicts.account_id
+    where coalesce(ranked_reviews.review_label, -1) <> latest_verdicts.label
+    group by ranked_reviews.account_id
+
+),
+
+ops_labels as (
+
+    -- the latest verdict's evidence existed from the first review of the unbroken run of
+    -- reviews that reached it: a repeated suspension is not new evidence, and a snapshot
+    -- between the two reviews would be taken after the account was already judged
+    select
+        latest_verdicts.account_id,
+        latest_verdicts.label,
+        case when latest_verdicts.label = 1 then 'ops_suspended' else 'ops_cleared' end as label_source,
+        min(ranked_reviews.reviewed_at) as label_at
+    from latest_verdicts
+    inner join ranked_reviews
+        on latest_verdicts.account_id = ranked_reviews.account_id
+    left join verdict_changes
+        on latest_verdicts.account_id = verdict_changes.account_id
+    where verdict_changes.first_other_rank is null
+        or ranked_reviews.review_rank < verdict_changes.first_other_rank
+    group by latest_verdicts.account_id, latest_verdicts.label
 
 ),
 
