@@ -5,7 +5,11 @@
     an enforced block would have prevented); blocked posts per active account normalizes the
     same count by the accounts that posted in the window. Ops reviews saved: blocked accounts
     that would otherwise have gone to a human review, times var minutes_per_review. Wrongly
-    blocked: blocked accounts whose ground-truth label (var monitoring_label_sources) is 0. -#}
+    blocked: blocked accounts whose ground-truth label (var monitoring_label_sources) is 0.
+    Estimated spam fraction: the spam fraction times the share of the version's labelled
+    blocked accounts that are bots (its labelled block precision; 1 when it blocks no labelled
+    account), so the posts of humans a version would block are not counted as spam
+    prevented. The recommendation compares estimated spam fractions. -#}
 
 {%- set window_days = var('shadow_outcome_window_days') -%}
 {%- set minutes = var('minutes_per_review') -%}
@@ -170,10 +174,26 @@ compared as (
     select
         *,
         shadow_spam_fraction - active_spam_fraction as spam_fraction_gain,
+        {%- for side in ['active', 'shadow'] %}
+        {{ botsift.safe_divide(side ~ '_confirmed_bots_blocked', side ~ '_confirmed_bots_blocked + ' ~ side ~ '_wrongly_blocked') }} as {{ side }}_labelled_block_precision,
+        {%- endfor %}
         shadow_wrongly_blocked - active_wrongly_blocked as extra_wrongly_blocked,
         shadow_ops_minutes_saved - active_ops_minutes_saved as extra_ops_minutes_saved,
         coalesce(as_of_date > shadow_training_snapshot, false) as is_after_shadow_training
     from measured
+
+),
+
+estimated as (
+
+    select
+        *,
+        {%- for side in ['active', 'shadow'] %}
+        {{ side }}_spam_fraction * coalesce({{ side }}_labelled_block_precision, 1.0) as {{ side }}_estimated_spam_fraction,
+        {%- endfor %}
+        shadow_spam_fraction * coalesce(shadow_labelled_block_precision, 1.0)
+        - active_spam_fraction * coalesce(active_labelled_block_precision, 1.0) as estimated_spam_fraction_gain
+    from compared
 
 ),
 
@@ -206,18 +226,23 @@ final as (
         cast(extra_wrongly_blocked as bigint) as extra_wrongly_blocked,
         cast(active_confirmed_bots_blocked as bigint) as active_confirmed_bots_blocked,
         cast(shadow_confirmed_bots_blocked as bigint) as shadow_confirmed_bots_blocked,
+        active_labelled_block_precision,
+        shadow_labelled_block_precision,
+        active_estimated_spam_fraction,
+        shadow_estimated_spam_fraction,
+        estimated_spam_fraction_gain,
         shadow_training_snapshot,
         is_after_shadow_training,
         is_window_complete,
         case
             when not is_window_complete or count_window_posts = 0 then 'insufficient_data'
-            when spam_fraction_gain >= {{ var('shadow_min_spam_fraction_gain') }}
+            when estimated_spam_fraction_gain >= {{ var('shadow_min_spam_fraction_gain') }}
                 and extra_wrongly_blocked <= {{ var('shadow_max_extra_wrongly_blocked') }}
-                and (spam_fraction_gain > 0 or extra_wrongly_blocked < 0)
+                and (estimated_spam_fraction_gain > 0 or extra_wrongly_blocked < 0)
                 then 'promote'
             else 'do_not_promote'
         end as recommendation
-    from compared
+    from estimated
 
 )
 

@@ -350,12 +350,13 @@ def _print_review(review) -> None:  # type: ignore[no-untyped-def]
 
     table = Table(title=f"shadow {review.shadow_version} vs active {review.active_version} "
                         "(judged days)")
-    for col in ("as_of_date", "active", "spam fraction a/s", "wrongly blocked a/s",
+    for col in ("as_of_date", "active", "spam fraction a/s", "estimated a/s", "wrongly blocked a/s",
                 "blocked a/s", "recommendation"):
         table.add_column(col, no_wrap=True)
     for d in review.days:
         table.add_row(str(d.as_of_date), d.active_model_version,
                       f"{d.active_spam_fraction:.4f} / {d.shadow_spam_fraction:.4f}",
+                      f"{d.active_estimated_spam_fraction:.4f} / {d.shadow_estimated_spam_fraction:.4f}",
                       f"{d.active_wrongly_blocked} / {d.shadow_wrongly_blocked}",
                       f"{d.active_count_blocked} / {d.shadow_count_blocked}", d.recommendation)
     Console().print(table)

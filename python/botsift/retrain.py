@@ -33,7 +33,8 @@ SHADOW_OUTCOMES = "monitoring.mon_shadow_outcomes"
 _DAY_COLUMNS = ("as_of_date", "active_model_version", "recommendation", "active_spam_fraction",
                 "shadow_spam_fraction", "active_wrongly_blocked", "shadow_wrongly_blocked",
                 "active_count_blocked", "shadow_count_blocked", "active_ops_minutes_saved",
-                "shadow_ops_minutes_saved")
+                "shadow_ops_minutes_saved", "active_estimated_spam_fraction",
+                "shadow_estimated_spam_fraction")
 
 
 @dataclass
@@ -51,6 +52,8 @@ class ShadowDay:
     shadow_count_blocked: int
     active_ops_minutes_saved: int
     shadow_ops_minutes_saved: int
+    active_estimated_spam_fraction: float
+    shadow_estimated_spam_fraction: float
 
 
 @dataclass
@@ -88,6 +91,10 @@ class ShadowReview:
             "days": len(self.days),
             "active_spam_fraction": sum(d.active_spam_fraction for d in self.days) / n,
             "shadow_spam_fraction": sum(d.shadow_spam_fraction for d in self.days) / n,
+            "active_estimated_spam_fraction":
+                sum(d.active_estimated_spam_fraction for d in self.days) / n,
+            "shadow_estimated_spam_fraction":
+                sum(d.shadow_estimated_spam_fraction for d in self.days) / n,
             "active_wrongly_blocked": sum(d.active_wrongly_blocked for d in self.days),
             "shadow_wrongly_blocked": sum(d.shadow_wrongly_blocked for d in self.days),
             "active_ops_minutes_saved": sum(d.active_ops_minutes_saved for d in self.days),

@@ -60,7 +60,9 @@ def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path)
     review = review_shadow(sw.wh, min_days=2)
     t = review.totals()
     assert review.decision == "promote", (review.days, t)
-    assert t["shadow_spam_fraction"] > t["active_spam_fraction"]
+    # the weak tree blocks every young account, humans included: more raw spam fraction
+    # (their posts count as prevented), far less once labelled precision discounts it
+    assert t["shadow_estimated_spam_fraction"] > t["active_estimated_spam_fraction"]
     assert t["shadow_wrongly_blocked"] <= t["active_wrongly_blocked"]
     assert deployed_version(sw.wh, "active") == new.model_version
     assert deployed_version(sw.wh, "shadow") is None

@@ -32,12 +32,14 @@ def _outcomes(wh, shadow, recommendations, after=True, active="v1"):
         recommendation varchar, active_spam_fraction double, shadow_spam_fraction double,
         active_wrongly_blocked bigint, shadow_wrongly_blocked bigint, active_count_blocked bigint,
         shadow_count_blocked bigint, active_ops_minutes_saved bigint,
-        shadow_ops_minutes_saved bigint, is_after_shadow_training boolean)""")
+        shadow_ops_minutes_saved bigint, is_after_shadow_training boolean,
+        active_estimated_spam_fraction double, shadow_estimated_spam_fraction double)""")
     for i, rec in enumerate(recommendations):
         gain = 0.1 if rec == "promote" else -0.1
         con.execute("insert into monitoring.mon_shadow_outcomes values (?, ?, ?, ?, 0.5, ?, "
-                    "1, 1, 10, 12, 40, 48, ?)",
-                    [date(2026, 10, 1) + timedelta(days=i), shadow, active, rec, 0.5 + gain, after])
+                    "1, 1, 10, 12, 40, 48, ?, 0.5, ?)",
+                    [date(2026, 10, 1) + timedelta(days=i), shadow, active, rec, 0.5 + gain, after,
+                     0.5 + gain])
     con.close()
 
 
