@@ -169,6 +169,42 @@ def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[st
     assert _scores(crashed) == _scores(clean)
 
 
+def _column_types(wh: Path) -> list[tuple]:
+    return _rows(wh, "select column_name, data_type from duckdb_columns() "
+                     "where schema_name = 'marts' and table_name = 'ml_bot_scores' order by column_index")
+
+
+def _rows(wh: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("failure", ["killed", "missing_model_file"])
+def test_a_failed_refresh_leaves_the_widened_enums_as_they_were(scored: dict[str, Path],
+                                                                 failure: str) -> None:
+    """A new shadow widens the model_version ENUM before scoring; when the refresh then dies
+    (killed mid-scoring, or the shadow's model file is missing) the table keeps its types and
+    rows: dbt runs a Python model's code before any BEGIN, so the ALTER committed on its own."""
+    wh = _copy(scored, f"widen_{failure}")
+    onnx_path = "'/nonexistent/model.onnx'" if failure == "missing_model_file" else "onnx_path"
+    con = duckdb.connect(str(wh))
+    con.execute("insert into registry.model_versions select * replace ('v-new-shadow' as model_version, "
+                f"'shadow' as status, {onnx_path} as onnx_path) from registry.model_versions "
+                "where status = 'active'")
+    con.close()
+    types, before = _column_types(wh), _scores(wh)
+    assert "v-new-shadow" not in dict(types)["model_version"]
+    extra = {"BOTSIFT_FAIL_AFTER_BATCHES": "2"} if failure == "killed" else {}
+    rc, out = dbt(["run", "--select", "ml_bot_scores", "--vars", "{score_batch_size: 500, score_workers: 1}"],
+                  wh, scored["artifacts"], scored["target"], **extra)
+    assert rc != 0, out[-3000:]
+    assert _column_types(wh) == types
+    assert _scores(wh) == before
+
+
 @pytest.mark.parametrize("corruption", [
     "delete from marts.ml_bot_scores where rowid = (select min(rowid) from marts.ml_bot_scores "
     "where as_of_date = (select max(as_of_date) from marts.ml_bot_scores))",
