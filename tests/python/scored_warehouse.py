@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from botsift.project import dbt_env
 from botsift.registry import promote
 from botsift.simulate import SimulationConfig, simulate_platform
@@ -74,3 +76,12 @@ def build_scored(tmp: Path, config: SimulationConfig, train_kwargs: dict[str, An
     promote(sw.wh, result.model_version, to="active")
     sw.dbt(command)
     return sw, result
+
+
+def query_rows(wh: Path, sql: str) -> list[tuple]:
+    """All rows of ``sql`` on the warehouse, through a read-only connection closed after."""
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -2,15 +2,13 @@
 score drift, performance and robustness on the same warehouses."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import pytest
 
 from botsift.robustness import ROBUSTNESS_TABLE, run_robustness
 from botsift.simulate import SimulationConfig
 from conftest import FAST
 from scored_warehouse import ScoredWarehouse, build_scored
+from scored_warehouse import query_rows as _rows
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +27,6 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
                          dict(per_region=False, seed=0, **FAST), command="run")
     sw.dbt("test", "--select", "monitoring")
     return bias, sw
-
-
-def _rows(wh: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_fairness_flags_the_biased_region_only_when_bias_is_injected(scenario) -> None:

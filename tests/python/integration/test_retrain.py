@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from botsift.registry import promote
@@ -16,18 +15,11 @@ from botsift.retrain import deployed_version, review_shadow, start_retrain
 from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
 from conftest import FAST
 from scored_warehouse import ROOT, ScoredWarehouse
+from scored_warehouse import query_rows as _rows
 
 pytestmark = pytest.mark.integration
 
 REFRESH = ("run", "--exclude", "mon_feature_validation")  # GX validation is tested elsewhere
-
-
-def _rows(wh: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path) -> None:

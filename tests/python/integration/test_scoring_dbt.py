@@ -18,6 +18,7 @@ from botsift.scoring_model import widen_coded_columns
 from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
 from botsift.train import train_models
 from conftest import FAST
+from scored_warehouse import query_rows as _rows
 
 pytestmark = pytest.mark.integration
 
@@ -172,14 +173,6 @@ def test_refresh_killed_half_way_then_rerun_equals_uninterrupted(scored: dict[st
 def _column_types(wh: Path) -> list[tuple]:
     return _rows(wh, "select column_name, data_type from duckdb_columns() "
                      "where schema_name = 'marts' and table_name = 'ml_bot_scores' order by column_index")
-
-
-def _rows(wh: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize("failure", ["killed", "missing_model_file"])
