@@ -99,8 +99,16 @@ class DeployedModel:
             # No spin-waiting between runs: a spinning thread holds a core while this process
             # fetches features, builds matrices and DuckDB writes scores.
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(data, sess_options=opts,
-                                                 providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(data, sess_options=opts,
+                                           providers=["CPUExecutionProvider"])
+            kinds = {o.name: o.type for o in session.get_outputs()}
+            kind = kinds.get("probabilities", list(kinds.values())[-1])
+            if kind != "tensor(float)":
+                # the score table stores float32, exact only for a float32 graph output
+                raise BotsiftError(
+                    f"model file {self.onnx_path} outputs {kind} probabilities; scoring stores "
+                    "float32 (botsift train exports float32 graphs): re-export it as float32")
+            self._session = session
         return self._session
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:

@@ -136,6 +136,13 @@ def _plan(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, thi
     return models, dates, cols
 
 
+def _naive_utc(at: datetime | None) -> datetime:
+    """``at`` (now if None) as a naive UTC timestamp, the score table's ``scored_at``."""
+    if at is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
 def _date_filter(dates: list[str]) -> str:
     listed = ", ".join(f"date '{d}'" for d in dates) or "null"
     return f"as_of_date in ({listed})"
@@ -143,7 +150,7 @@ def _date_filter(dates: list[str]) -> str:
 
 def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime | None,
             workers: int | None) -> pa.RecordBatchReader:
-    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
+    scored_at = _naive_utc(scored_at)
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
     # routes, loads and verifies every model now: a bad file fails before any row is written
     out = score_reader(reader, models, scored_at, workers=workers)
@@ -263,7 +270,7 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     if this is not None:
         domains = widen_coded_columns(con, this, domains)
     reader = source.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
-    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
+    scored_at = _naive_utc(scored_at)
     scores = _scores(reader, models, scored_at, workers)
 
     def column(name: str) -> str:

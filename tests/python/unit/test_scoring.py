@@ -211,3 +211,25 @@ def test_a_deployment_that_cannot_route_fails_before_any_batch_is_read(tmp_path)
     with pytest.raises(BotsiftError, match="no global shadow model"):
         score_reader(batches(), [glob, eu_shadow], datetime(2026, 11, 1), prefetch=False)
     assert not read
+
+
+def test_a_graph_with_double_probabilities_is_refused(tmp_path):
+    # the score table stores float32: exact for every graph botsift exports, and a double
+    # output would be rounded there, possibly across a threshold from its stored decision
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, len(FEATURES)))
+    clf = LogisticRegression().fit(x, (x[:, 0] > 0).astype(int))
+    data = convert_sklearn(clf, initial_types=[("input", DoubleTensorType([None, len(FEATURES)]))],
+                           options={id(clf): {"zipmap": False}}).SerializeToString()
+    path = tmp_path / "double.onnx"
+    path.write_bytes(data)
+    dm = DeployedModel(model_version="d", segment="global", status="active", onnx_path=path,
+                       onnx_sha256=hashlib.sha256(data).hexdigest(), features=list(FEATURES),
+                       feature_types=dict.fromkeys(FEATURES, "DOUBLE"),
+                       action_threshold=0.9, review_threshold=0.5)
+    with pytest.raises(BotsiftError, match=r"outputs tensor\(double\) probabilities"):
+        dm.session()
+    float_model, _ = _model(tmp_path, "f", 0)
+    assert float_model.session() is not None

@@ -277,3 +277,16 @@ def test_incremental_write_after_a_new_version_keeps_every_row(tmp_path):
     assert con.execute("select cast(model_version as varchar), count(*) from scores "
                        "group by all order by all").fetchall() == [("v1", 50), ("v2", 50)]
     con.close()
+
+
+def test_an_aware_scored_at_is_written_as_naive_utc(tmp_path):
+    from datetime import timedelta, timezone
+
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    at = datetime(2026, 10, 31, 8, 30, tzinfo=timezone(timedelta(hours=2)))
+    _write(con, score_relation(con, _features(con), scored_at=at), "scores")
+    assert con.execute("select distinct scored_at from scores").fetchall() == [
+        (datetime(2026, 10, 31, 6, 30),)]
+    con.close()
