@@ -35,12 +35,14 @@ log = logging.getLogger(__name__)
 REGISTRY_TABLE = "registry.model_versions"
 
 # The score table's low-cardinality text columns, stored as DuckDB ENUMs (one byte per row
-# instead of a string): writing 1M score rows took 1.06 s with them as VARCHAR and 0.32 s as
-# ENUMs (benchmarks/README.md). Readers see text: an ENUM compares to string literals, and
+# instead of a string): writing 1M score rows took 1.06 s with them as VARCHAR and 0.35 s as
+# ENUMs (probe; README "Benchmarks"). Readers see text: an ENUM compares to string literals, and
 # fct_bot_scores casts each to varchar for BI. Each domain is kept sorted, so an ENUM sorts
 # as its text does.
 CODED_COLUMNS = ("region", "model_version", "model_segment", "deployment_status", "decision")
 DEPLOYMENT_STATUSES = ("active", "shadow")
+_NO_MODEL = ("no model registered yet: ml_bot_scores stays empty until `botsift train` and "
+             "`botsift models promote VERSION`")
 
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -191,8 +193,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     """
     models, dates, cols = _plan(con, features, this, backfill_days)
     if not models:
-        log.warning("no model registered yet: ml_bot_scores stays empty until `botsift train` "
-                    "and `botsift models promote VERSION`")
+        log.warning(_NO_MODEL)
         return pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(()))
     reader = features.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
     return _scores(reader, models, scored_at, workers)
@@ -261,8 +262,7 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     """
     models, dates, cols = _plan(con, features, this, backfill_days)
     if not models:
-        log.warning("no model registered yet: ml_bot_scores stays empty until `botsift train` "
-                    "and `botsift models promote VERSION`")
+        log.warning(_NO_MODEL)
         return con.from_arrow(pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(())))
     read = con.cursor()
     source = read.sql(features.sql_query())
