@@ -159,6 +159,7 @@ measured as (
         {{ botsift.safe_divide(side ~ '_blocked_posts', 'count_window_active_accounts') }} as {{ side }}_blocked_posts_per_active_account,
         {{ side }}_count_blocked * {{ minutes }} as {{ side }}_ops_minutes_saved,
         {{ side }}_count_review * {{ minutes }} as {{ side }}_review_queue_minutes,
+        {{ botsift.safe_divide(side ~ '_confirmed_bots_blocked', side ~ '_confirmed_bots_blocked + ' ~ side ~ '_wrongly_blocked') }} as {{ side }}_labelled_block_precision,
         {%- endfor %}
         {{ dbt.dateadd('day', window_days, 'daily_outcomes.as_of_date') }} <= data_bounds.last_as_of_date as is_window_complete,
         cast({{ botsift.json_extract_string('model_versions.card', '$.training_snapshot') }} as date) as shadow_training_snapshot
@@ -175,7 +176,7 @@ compared as (
         *,
         shadow_spam_fraction - active_spam_fraction as spam_fraction_gain,
         {%- for side in ['active', 'shadow'] %}
-        {{ botsift.safe_divide(side ~ '_confirmed_bots_blocked', side ~ '_confirmed_bots_blocked + ' ~ side ~ '_wrongly_blocked') }} as {{ side }}_labelled_block_precision,
+        {{ side }}_spam_fraction * coalesce({{ side }}_labelled_block_precision, 1.0) as {{ side }}_estimated_spam_fraction,
         {%- endfor %}
         shadow_wrongly_blocked - active_wrongly_blocked as extra_wrongly_blocked,
         shadow_ops_minutes_saved - active_ops_minutes_saved as extra_ops_minutes_saved,
@@ -188,11 +189,7 @@ estimated as (
 
     select
         *,
-        {%- for side in ['active', 'shadow'] %}
-        {{ side }}_spam_fraction * coalesce({{ side }}_labelled_block_precision, 1.0) as {{ side }}_estimated_spam_fraction,
-        {%- endfor %}
-        shadow_spam_fraction * coalesce(shadow_labelled_block_precision, 1.0)
-        - active_spam_fraction * coalesce(active_labelled_block_precision, 1.0) as estimated_spam_fraction_gain
+        shadow_estimated_spam_fraction - active_estimated_spam_fraction as estimated_spam_fraction_gain
     from compared
 
 ),

@@ -150,9 +150,8 @@ def _date_filter(dates: list[str]) -> str:
     return f"as_of_date in ({listed})"
 
 
-def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime | None,
+def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime,
             workers: int | None) -> pa.RecordBatchReader:
-    scored_at = _naive_utc(scored_at)
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
     # routes, loads and verifies every model now: a bad file fails before any row is written
     out = score_reader(reader, models, scored_at, workers=workers)
@@ -196,7 +195,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         log.warning(_NO_MODEL)
         return pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(()))
     reader = features.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
-    return _scores(reader, models, scored_at, workers)
+    return _scores(reader, models, _naive_utc(scored_at), workers)
 
 
 def coded_domains(features: duckdb.DuckDBPyRelation, dates: list[str],
