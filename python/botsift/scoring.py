@@ -128,14 +128,17 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     ``explain`` holds the fitted imputer fill values, scaler mean and scale and coefficients
     (in feature order); a term is ``coef * (x - mean) / scale`` in log-odds. Returns, per row
     of ``matrix``, a JSON list of ``{"feature", "value", "contribution"}`` for its ``k``
-    largest positive terms, built with Arrow kernels (no per-row Python).
+    largest positive terms, built with Arrow kernels (no per-row Python). A missing feature
+    (NaN) shows ``"value": null``: its term is computed from the training fill value, which
+    is what the model saw, but the account has no such value to show a reviewer.
     """
     fill = np.asarray(explain["impute"], dtype=np.float64)
     mean = np.asarray(explain["mean"], dtype=np.float64)
     scale = np.asarray(explain["scale"], dtype=np.float64)
     coef = np.asarray(explain["coef"], dtype=np.float64)
-    x = matrix.astype(np.float64)
-    x = np.where(np.isnan(x), fill, x)
+    raw = matrix.astype(np.float64)
+    missing = np.isnan(raw)
+    x = np.where(missing, fill, raw)
     terms = coef * (x - mean) / np.where(scale == 0, 1.0, scale)
     top = np.argsort(-terms, axis=1)[:, :k]
     rows = np.arange(x.shape[0])
@@ -144,9 +147,11 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     for j in range(top.shape[1]):
         col = top[:, j]
         term = terms[rows, col]
+        value = pc.if_else(pa.array(missing[rows, col]), "null",
+                           pc.cast(pa.array(np.round(x[rows, col], 4)), pa.string()))
         item = pc.binary_join_element_wise(
             '{"feature": ', pc.take(names, pa.array(col)),
-            ', "value": ', pc.cast(pa.array(np.round(x[rows, col], 4)), pa.string()),
+            ', "value": ', value,
             ', "contribution": ', pc.cast(pa.array(np.round(term, 4)), pa.string()), "}", "")
         items.append(pc.if_else(pa.array(term > 0), item, pa.scalar(None, pa.string())))
     joined = pc.binary_join_element_wise(*items, ", ", null_handling="skip")

@@ -135,9 +135,11 @@ def test_explain_top_features_lists_largest_positive_terms_as_json():
                "coef": [1.0, 1.0, -1.0]}
     m = np.array([[3.0, np.nan, 1.0], [-1.0, -4.0, -2.0]], dtype=np.float32)
     out = [json.loads(s) for s in explain_top_features(m, explain, FEATURES).to_pylist()]
-    # row 0: terms a=3, b=(5-0)/2=2.5 (imputed), c=-1 -> a, b
+    # row 0: terms a=3, b=(5-0)/2=2.5 (imputed), c=-1 -> a, b; b was missing, so its value
+    # is null (the reviewer must not read the fill value as the account's), its term the fill's
     assert [d["feature"] for d in out[0]] == ["f_a", "f_b"]
-    assert out[0][1]["value"] == 5.0 and out[0][1]["contribution"] == 2.5
+    assert out[0][0]["value"] == 3.0
+    assert out[0][1]["value"] is None and out[0][1]["contribution"] == 2.5
     # row 1: only c has a positive term (+2)
     assert out[1] == [{"feature": "f_c", "value": -2.0, "contribution": 2.0}]
 
