@@ -228,6 +228,9 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
                         workdir: Path) -> LabelledFeatures:
     """Load into a temporary warehouse and build the feature mart with dbt.
 
+    dbt writes its target folder and logs under ``workdir``: an evaluation leaves the
+    project's own ``target/`` (the manifest ``botsift train`` reads) and ``logs/`` alone.
+
     Rows come back ordered by account id: a parallel join returns them in any order, and the
     shuffled CV folds follow row order, so an unordered read changed the figures run to run.
     """
@@ -248,14 +251,17 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
     try:
         # cautious: skip tests that also need models outside this selection (training marts)
         run_dbt(["build", "--select", f"+{FEATURE_MODEL}", "+fct_account_labels",
-                 "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+                 "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+                 "--target-path", str(workdir / f"{name}-target"),
+                 "--log-path", str(workdir / f"{name}-logs")],
                 root, quiet=True)
     finally:
         if old is None:
             os.environ.pop("BOTSIFT_WAREHOUSE", None)
         else:
             os.environ["BOTSIFT_WAREHOUSE"] = old
-    features = column_roles(load_manifest(root), FEATURE_MODEL)["feature"]
+    features = column_roles(load_manifest(root, target=workdir / f"{name}-target"),
+                            FEATURE_MODEL)["feature"]
     con = connect_warehouse(warehouse, read_only=True)
     try:
         cols = ", ".join(f"f.{c}" for c in features)

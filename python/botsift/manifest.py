@@ -6,11 +6,13 @@ module is the only place Python learns the feature list, so there is no second l
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from botsift.errors import BotsiftError
 
-__all__ = ["FEATURE_MODEL", "ROLES", "TRAINING_MODEL", "column_roles", "load_manifest", "training_roles"]
+__all__ = ["FEATURE_MODEL", "ROLES", "TRAINING_MODEL", "column_roles", "load_manifest", "target_dir",
+           "training_roles"]
 
 ROLES = ("key", "feature", "label", "segment", "split", "weight", "group", "info")
 FEATURE_MODEL = "fct_account_features"
@@ -18,15 +20,31 @@ FEATURE_MODEL = "fct_account_features"
 TRAINING_MODEL = "ml_training_examples"
 
 
-def load_manifest(root: Path) -> dict:
-    """Load ``target/manifest.json`` of the dbt project at ``root``.
+def target_dir(root: Path) -> Path:
+    """The dbt project's target folder, where dbt writes ``manifest.json``.
+
+    ``DBT_TARGET_PATH`` when set (dbt's own variable; a relative path is relative to the
+    project, as dbt reads it), else ``root / "target"``: botsift reads the manifest of the
+    dbt run the user just made, wherever that run wrote it.
+    """
+    env = os.environ.get("DBT_TARGET_PATH")
+    if not env:
+        return root / "target"
+    path = Path(env).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def load_manifest(root: Path, *, target: Path | None = None) -> dict:
+    """Load ``manifest.json`` from the target folder (:func:`target_dir`) of the project at ``root``.
+
+    ``target`` names the folder instead (a dbt run made with ``--target-path``).
 
     Raises
     ------
     BotsiftError
         If the manifest is missing (dbt has not parsed the project yet).
     """
-    path = root / "target" / "manifest.json"
+    path = (target if target is not None else target_dir(root)) / "manifest.json"
     if not path.is_file():
         raise BotsiftError(f"{path} not found: run `dbt parse` (or `dbt build`) first")
     with path.open() as fh:

@@ -12,6 +12,7 @@ from botsift.manifest import (
     TRAINING_MODEL,
     column_roles,
     load_manifest,
+    target_dir,
     training_roles,
 )
 
@@ -67,3 +68,21 @@ def test_load_manifest_reads_target_or_says_to_parse(tmp_path: Path) -> None:
     (tmp_path / "target").mkdir()
     (tmp_path / "target" / "manifest.json").write_text(json.dumps(_manifest(x=_node({}))))
     assert "model.botsift.x" in load_manifest(tmp_path)["nodes"]
+
+
+def test_load_manifest_follows_dbt_target_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dbt build` with DBT_TARGET_PATH writes the manifest there: train must read that one."""
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text(json.dumps(_manifest(stale=_node({}))))
+    (tmp_path / "ci-target").mkdir()
+    (tmp_path / "ci-target" / "manifest.json").write_text(json.dumps(_manifest(fresh=_node({}))))
+    monkeypatch.setenv("DBT_TARGET_PATH", "ci-target")  # relative: to the project, as dbt reads it
+    assert target_dir(tmp_path) == tmp_path / "ci-target"
+    assert "model.botsift.fresh" in load_manifest(tmp_path)["nodes"]
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    assert "model.botsift.stale" in load_manifest(tmp_path)["nodes"]
+    monkeypatch.delenv("DBT_TARGET_PATH")
+    # an explicit folder (a run made with --target-path) wins
+    assert "model.botsift.fresh" in load_manifest(tmp_path, target=tmp_path / "ci-target")["nodes"]
+    with pytest.raises(BotsiftError, match="elsewhere"):
+        load_manifest(tmp_path, target=tmp_path / "elsewhere")
