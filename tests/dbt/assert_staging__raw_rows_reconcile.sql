@@ -1,5 +1,9 @@
 {#- For every raw table: raw rows = clean staging rows + quarantined rows, in count and in the
     sum of ids (a cheap checksum that catches a row swapped or moved between the two sides).
+    Platform-scale ids (Twitter's reach about 1.5e18) overflow a bigint sum after a few rows:
+    DuckDB sums bigints into a 128-bit integer, and dbt-spark runs with ANSI mode off, where a
+    bigint sum wraps modulo 2^64 on both sides alike, so the checksum holds either way
+    (test_spark.py builds with such ids).
     Returns one row per raw table that does not add up. -#}
 {%- set staged_tables = [
     ('accounts', source('platform', 'accounts'), ref('stg_platform__accounts'), 'account_id'),

@@ -1,6 +1,7 @@
 """The same SQL on Spark: a tiny simulated platform built on DuckDB and on dbt-spark (session).
 
-Simulate into DuckDB (plus a few hand-made bad raw rows, so the quarantine has work), build
+Simulate into DuckDB (plus a few hand-made bad raw rows, so the quarantine has work, and ten
+accounts with platform-scale ids), build
 `--selector training` there, export the raw tables to Parquet, load them into a local Spark
 metastore, build the same selector with dbt-spark, then compare every staging, intermediate
 and mart relation: row counts and values (floats within 1e-9).
@@ -69,6 +70,20 @@ def _add_bad_raw_rows(wh: Path) -> int:
     return len(statements)
 
 
+def _add_platform_scale_ids(wh: Path) -> int:
+    """Ten valid accounts with ids of a real platform's size (Twitter's reach about 1.5e18).
+
+    Their sum overflows a bigint: the staging reconcile test sums ids, and Spark's ANSI mode
+    (its default since Spark 4) would make that an error. dbt-spark turns ANSI mode off, so
+    the sums wrap on both sides of the check alike; these rows keep it that way, and take
+    such ids through hashing and clustering on both engines."""
+    con = duckdb.connect(str(wh))
+    con.execute("insert into raw.accounts select * replace (id + 1400000000000000000 as id) "
+                "from raw.accounts where id between 10 and 19")
+    con.close()
+    return 10
+
+
 def _botsift(args: list[str], env: dict[str, str]) -> None:
     """Run the CLI in a subprocess: one JVM per step, so Derby's lock is free for the next."""
     out = subprocess.run([sys.executable, "-m", "botsift.cli", *args], cwd=ROOT, env=env,
@@ -82,6 +97,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     wh = tmp / "wh.duckdb"
     simulate_platform(SimulationConfig(n_accounts=500, days=5, seed=11, drift_day=None), wh)
     _add_bad_raw_rows(wh)
+    _add_platform_scale_ids(wh)
     export_raw(wh, tmp / "raw")
 
     saved = {k: os.environ.get(k) for k in ("BOTSIFT_WAREHOUSE", "BOTSIFT_TARGET", "BOTSIFT_SPARK_DIR")}
