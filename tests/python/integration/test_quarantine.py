@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -134,6 +134,10 @@ RAW_ROWS: dict[str, list[dict]] = {
         _account(None),  # null_id
         _account(4, screen_name="old", _loaded_at=LOADED_EARLY),  # duplicate_id (older copy)
         _account(4, screen_name="new", _loaded_at=LOADED_LATE),  # kept
+        # a replayed older export loaded after the newer one: the newer export is kept
+        _account(13, screen_name="current", exported_at=T0, _loaded_at=LOADED_EARLY),  # kept
+        _account(13, screen_name="stale", exported_at=T0 - timedelta(days=30),
+                 _loaded_at=LOADED_LATE),  # duplicate_id
         _account(5, followers_count=-1),  # negative_counter
         _account(6, created_at=FUTURE),  # future_timestamp
         _account(7, created_at=PRE_LAUNCH),  # pre_launch_timestamp
@@ -191,6 +195,7 @@ RAW_ROWS: dict[str, list[dict]] = {
 EXPECTED_QUARANTINE = {
     ("accounts", None, "null_id"),
     ("accounts", "4", "duplicate_id"),
+    ("accounts", "13", "duplicate_id"),
     ("accounts", "5", "negative_counter"),
     ("accounts", "6", "future_timestamp"),
     ("accounts", "7", "pre_launch_timestamp"),
@@ -223,7 +228,7 @@ EXPECTED_QUARANTINE = {
 }
 
 EXPECTED_CLEAN_IDS = {
-    "stg_platform__accounts": ("account_id", {1, 2, 3, 4}),
+    "stg_platform__accounts": ("account_id", {1, 2, 3, 4, 13}),
     "stg_platform__posts": ("post_id", {100, 101, 106}),
     "stg_platform__logins": ("login_id", {200, 201}),
     "stg_platform__follows": ("follow_id", {300}),
@@ -321,6 +326,15 @@ def test_duplicate_keeps_latest_loaded_copy(con: duckdb.DuckDBPyConnection) -> N
         where source_table = 'accounts' and raw_id = '4'
     """).fetchall()
     assert json.loads(dropped[0][0])["screen_name"] == "old"
+
+
+def test_duplicate_account_keeps_its_latest_export_even_when_loaded_first(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    kept = con.execute(
+        "select screen_name from staging.stg_platform__accounts where account_id = 13"
+    ).fetchall()
+    assert kept == [("current",)]
 
 
 @pytest.mark.parametrize("null_order", ["nulls_last", "nulls_first_on_asc_last_on_desc"])

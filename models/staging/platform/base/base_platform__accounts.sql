@@ -60,7 +60,7 @@ final as (
                 'id',
                 'row_quarantine_reason',
                 [
-                    '_loaded_at desc', 'exported_at desc', 'created_at', 'region', 'signup_ip',
+                    'exported_at desc', '_loaded_at desc', 'created_at', 'region', 'signup_ip',
                     'signup_device', 'signup_client', 'screen_name', 'name', 'description',
                     'default_profile_image', 'verified', 'lang', 'url', 'followers_count',
                     'friends_count', 'statuses_count', 'favourites_count', 'listed_count',
