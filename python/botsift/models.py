@@ -182,17 +182,21 @@ def tune_family(family: str, X: np.ndarray, y: np.ndarray, sampling_rate: np.nda
     """
     results: list[dict[str, Any]] = []
     for params in _grid(grid):
-        fold_scores = []
+        fold_scores, fold_iters = [], []
         for tr, te in folds:
             est = build_estimator(family, params, seed)
             fit_estimator(est, X[tr], y[tr], balanced_sample_weight(y[tr], sampling_rate[tr]))
             s = est.predict_proba(X[te])[:, 1]
             fold_scores.append(float(average_precision_score(
                 y[te], s, sample_weight=1.0 / sampling_rate[te])))
+            if hasattr(est, "n_iter_"):  # boosting: where early stopping stopped
+                fold_iters.append(int(est.n_iter_))
             if on_fit is not None:
                 on_fit()
         results.append({"params": params, "mean_ap": float(np.mean(fold_scores)),
                         "fold_ap": fold_scores})
+        if fold_iters:
+            results[-1]["fold_n_iter"] = fold_iters
         log.debug("%s %s: mean AP %.4f", family, params, results[-1]["mean_ap"])
     best = max(results, key=lambda r: r["mean_ap"])  # first of equals: grid order
     return TuningResult(family, best["params"], best["mean_ap"], results)

@@ -325,7 +325,9 @@ def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[s
         "base_models": {
             fam: {"params": tuned[fam].best_params, "cv_pr_auc": tuned[fam].best_score,
                   "search": tuned[fam].scores,
-                  "thresholds": sm.base_thresholds[fam].as_dict()} for fam in sm.base},
+                  "thresholds": sm.base_thresholds[fam].as_dict(),
+                  **({"n_iter": int(est.n_iter_)} if hasattr(est, "n_iter_") else {})}
+            for fam, est in sm.base.items()},
         "metrics": summary,
         "parity": parity,
         "libraries": _versions(),
