@@ -168,7 +168,8 @@ def _search(train: TrainingExamples, families: Sequence[str], grids: dict[str, d
     out: dict[str, TuningResult] = {}
     with _bar(progress, total, "tuning base models") as tick:
         for fam in families:
-            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, on_fit=tick)
+            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, groups=g,
+                                   on_fit=tick)
             log.info("  %s: best %s, CV PR AUC %.4f", fam, out[fam].best_params,
                      out[fam].best_score)
     return out
@@ -192,7 +193,7 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
     with _bar(progress, len(names), f"fitting {segment} models") as tick:
         for fam in names:
             est = build_estimator(fam, tuned[fam].best_params, seed)
-            ests.append(fit_estimator(est, train.X, train.y, w_fit))
+            ests.append(fit_estimator(est, train.X, train.y, w_fit, groups=train.group))
             tick()
     raw_val = np.column_stack([e.predict_proba(val.X)[:, 1] for e in ests])
     weights, val_ap = tune_ensemble_weights(raw_val, val.y, val.weight, step=weight_step)
