@@ -162,13 +162,14 @@ def _search(train: TrainingExamples, families: Sequence[str], grids: dict[str, d
     idx = _tuning_rows(train, max_rows, seed)
     X, y, r, g = train.X[idx], train.y[idx], train.sampling_rate[idx], train.group[idx]
     folds = cv_folds(y, g, n_splits, seed)
+    codes = np.unique(g, return_inverse=True)[1]  # each fit's hold-out sorts ints, not strings
     total = sum(n_grid_points(grids[f]) for f in families) * n_splits
     log.info("searching hyper-parameters: %d fits on %d train rows (%d-fold grouped CV)",
              total, len(idx), n_splits)
     out: dict[str, TuningResult] = {}
     with _bar(progress, total, "tuning base models") as tick:
         for fam in families:
-            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, groups=g,
+            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, groups=codes,
                                    on_fit=tick)
             log.info("  %s: best %s, CV PR AUC %.4f", fam, out[fam].best_params,
                      out[fam].best_score)
