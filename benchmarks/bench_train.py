@@ -120,6 +120,15 @@ def main() -> None:
         "test": {k: test.get(k) for k in ("pr_auc", "pr_auc_ci95_low", "pr_auc_ci95_high",
                                           "roc_auc", "precision_at_action", "recall_at_action",
                                           "precision_at_review", "recall_at_review", "brier")},
+        "validation_pr_auc": {m: card["metrics"][m]["validation"].get("pr_auc")
+                              for m in card["metrics"]},
+        "test_pr_auc": {m: card["metrics"][m]["test"].get("pr_auc") for m in card["metrics"]},
+        # boosting iterations where early stopping stopped: the refit, and each search fit
+        "hgb_n_iter": {seg: c["base_models"].get("hist_gradient_boosting", {}).get("n_iter")
+                       for seg, c in res.cards.items()},
+        "hgb_search_n_iter": {
+            json.dumps(r["params"], sort_keys=True): r.get("fold_n_iter")
+            for r in card["base_models"].get("hist_gradient_boosting", {}).get("search", [])},
         "parity_max_abs_diff": card["parity"]["max_abs_diff"],
         "onnx_bytes": (res.folder / "model.onnx").stat().st_size,
     }

@@ -309,6 +309,10 @@ def _models(seed: int, n_jobs: int) -> dict[str, Any]:
     forest = make_pipeline(clone(impute), RandomForestClassifier(
         n_estimators=200, min_samples_leaf=1, class_weight="balanced_subsample",
         n_jobs=n_jobs, random_state=seed))
+    # Early stopping ("auto": above 10,000 rows) keeps scikit-learn's row-wise hold-out on
+    # purpose: these tables have one row per account and no cluster ids, so each row is its
+    # own group and a random row is a whole group (training, where botnets and snapshots
+    # span rows, holds out whole groups: botsift.models.group_holdout).
     hgb = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed)
     vote = VotingClassifier(
         [("logistic", clone(logistic)), ("random_forest", clone(forest)), ("hist_gb", clone(hgb))],

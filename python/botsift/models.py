@@ -3,7 +3,8 @@
 Every base model is fitted with :func:`botsift.prior.balanced_sample_weight` (class weighting
 that also undoes down-sampling), so all of them share one prior and one prior correction.
 Hyper-parameters are searched with grouped, stratified K-fold on the train split (a botnet's
-accounts stay in one fold), scored by weighted average precision (PR AUC).
+accounts stay in one fold), scored by weighted average precision (PR AUC). Gradient boosting's
+early-stopping hold-out, inside each of its fits, is whole groups as well.
 """
 from __future__ import annotations
 
@@ -27,13 +28,14 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import _safe_indexing, check_random_state
 
 from botsift.errors import BotsiftError
 from botsift.prior import balanced_sample_weight, correct_probability
 
 __all__ = ["FAMILIES", "DEFAULT_FAMILIES", "DEFAULT_GRIDS", "SMALL_GRIDS", "build_estimator",
-           "fit_estimator", "TuningResult", "tune_family", "Ensemble", "tune_ensemble_weights",
-           "simplex_grid"]
+           "fit_estimator", "group_holdout", "TuningResult", "tune_family", "Ensemble",
+           "tune_ensemble_weights", "simplex_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +59,118 @@ SMALL_GRIDS: dict[str, dict[str, list[Any]]] = {
 """Tiny grids for tests."""
 
 
+def group_holdout(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Rows of whole groups held out for early stopping, stratified by the groups' labels.
+
+    Each group takes its majority label (as in :func:`cv_folds`). Within each label the groups
+    are shuffled with ``seed`` and taken in that order until they hold about ``fraction`` of
+    that label's rows (the group that crosses the mark is taken when that lands closer), so
+    each class keeps its share of the hold-out whatever the group sizes. A label with a single
+    group holds out nothing, so the fitted rows keep every class.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_rows,)
+        0/1 labels.
+    groups : ndarray of shape (n_rows,)
+        Group of each row (a botnet, or one account's snapshots).
+    fraction : float
+        Share of rows to hold out, in (0, 1).
+    seed : int
+        The only source of randomness: same seed, same rows.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows,)
+        True for held-out rows.
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1) or the arrays differ in length.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    y, groups = np.asarray(y), np.asarray(groups)
+    if len(y) != len(groups):
+        raise ValueError(f"y has {len(y)} rows but groups has {len(groups)}")
+    uniq, inv = np.unique(groups, return_inverse=True)
+    size = np.bincount(inv, minlength=len(uniq))
+    g_label = np.bincount(inv, weights=y, minlength=len(uniq)) / size >= 0.5
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(uniq), dtype=bool)
+    for label in (False, True):
+        idx = np.nonzero(g_label == label)[0]
+        if len(idx) < 2:
+            continue
+        idx = rng.permutation(idx)
+        cum = np.cumsum(size[idx])
+        target = fraction * cum[-1]
+        k = int(np.searchsorted(cum, target))  # cum[k] >= target > cum[k - 1]
+        take = k + 1 if k == 0 or cum[k] - target <= target - cum[k - 1] else k
+        held[idx[:min(take, len(idx) - 1)]] = True
+    return held[inv]
+
+
 class WeightedHistGradientBoostingClassifier(HistGradientBoostingClassifier):
-    """HistGradientBoostingClassifier whose feature bins ignore sample weights.
+    """HistGradientBoostingClassifier with weight-free bins and a grouped early-stopping hold-out.
 
     With sample weights and fewer than 200k rows, scikit-learn 1.9 finds bin edges with one
     weighted-percentile call per bin and feature in Python (about 20 s for 40k rows x 30
     features, longer than the boosting). Bins are only candidate split points, so unweighted
     quantiles serve; the boosting itself still uses the weights. Converted to ONNX by the
     stock HistGradientBoostingClassifier converter (:func:`register_onnx_converters`).
+
+    ``fit`` also takes ``groups``: with early stopping on, the hold-out that decides when to
+    stop is then whole groups (:func:`group_holdout`) instead of scikit-learn's random rows.
+    A row-wise hold-out puts a botnet's other accounts, near-duplicates of fitted rows, among
+    the validation rows: the validation loss keeps falling with the training loss and boosting
+    stops late.
     """
 
     def _bin_data(self, X, sample_weight, is_training_data):  # type: ignore[no-untyped-def]
         return super()._bin_data(X, None, is_training_data)
+
+    def fit(self, X, y, sample_weight=None, *, groups=None,  # type: ignore[no-untyped-def,override]
+            X_val=None, y_val=None, sample_weight_val=None):
+        """Fit; with ``groups``, hold out whole groups for early stopping.
+
+        Parameters
+        ----------
+        X, y, sample_weight, X_val, y_val, sample_weight_val
+            As :meth:`HistGradientBoostingClassifier.fit`.
+        groups : array-like of shape (n_samples,), optional
+            Group of each row. Used only when early stopping is on, ``validation_fraction`` is
+            set and no ``X_val`` is given: about ``validation_fraction`` of the rows, in whole
+            groups stratified by label and drawn from ``random_state``, become ``X_val``.
+            Without groups (each row its own group), scikit-learn's row-wise hold-out.
+
+        Returns
+        -------
+        self
+        """
+        n = len(y)
+        stopping = self.early_stopping is True or (self.early_stopping == "auto" and n > 10_000)
+        if groups is None or X_val is not None or not stopping or self.validation_fraction is None:
+            return super().fit(X, y, sample_weight, X_val=X_val, y_val=y_val,
+                               sample_weight_val=sample_weight_val)
+        vf = self.validation_fraction
+        fraction = vf / n if isinstance(vf, int | np.integer) and vf > 1 else float(vf)
+        rs = self.random_state
+        seed = int(rs) if isinstance(rs, int | np.integer) else \
+            int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+        held = group_holdout(np.asarray(y), np.asarray(groups), fraction, seed)
+        if not held.any() or held.all():
+            log.debug("too few groups for a grouped early-stopping hold-out: row-wise instead")
+            return super().fit(X, y, sample_weight)
+        fit_rows, val_rows = np.nonzero(~held)[0], np.nonzero(held)[0]
+        y = np.asarray(y)
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        return super().fit(
+            _safe_indexing(X, fit_rows), y[fit_rows],
+            None if sw is None else sw[fit_rows],
+            X_val=_safe_indexing(X, val_rows), y_val=y[val_rows],
+            sample_weight_val=None if sw is None else sw[val_rows])
 
 
 def register_onnx_converters() -> None:
@@ -106,8 +208,9 @@ def build_estimator(family: str, params: dict[str, Any], seed: int) -> Classifie
                          ("model", DecisionTreeClassifier(random_state=seed, **p))])
     if family == "hist_gradient_boosting":
         # Handles NULL natively (and so does its ONNX export): no imputer.
-        # Early stopping on a seeded 10% hold-out of the fit rows: most of the search time
-        # is boosting iterations that no longer help.
+        # Early stopping on a seeded 10% hold-out of the fit rows, whole groups when
+        # fit_estimator is given them: most of the search time is boosting iterations that
+        # no longer help.
         p = {"max_iter": 300, "l2_regularization": 1.0, "min_samples_leaf": 40,
              "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 20,
              **params}
@@ -120,10 +223,17 @@ def build_estimator(family: str, params: dict[str, Any], seed: int) -> Classifie
 
 
 def fit_estimator(est: ClassifierMixin, X: np.ndarray, y: np.ndarray,
-                  sample_weight: np.ndarray) -> ClassifierMixin:
-    """Fit ``est`` (a Pipeline or a bare estimator) with sample weights on its final step."""
+                  sample_weight: np.ndarray, *, groups: np.ndarray | None = None) -> ClassifierMixin:
+    """Fit ``est`` (a Pipeline or a bare estimator) with sample weights on its final step.
+
+    ``groups`` (one per row) reaches the estimators that hold rows out inside ``fit``: the
+    gradient boosting's early-stopping hold-out is then whole groups. Without them it is
+    scikit-learn's row-wise one, right only where each row is its own group.
+    """
     if isinstance(est, Pipeline):
         est.fit(X, y, **{f"{est.steps[-1][0]}__sample_weight": sample_weight})
+    elif isinstance(est, WeightedHistGradientBoostingClassifier):
+        est.fit(X, y, sample_weight=sample_weight, groups=groups)
     else:
         est.fit(X, y, sample_weight=sample_weight)
     return est
@@ -175,24 +285,32 @@ def cv_folds(y: np.ndarray, groups: np.ndarray, n_splits: int,
 
 def tune_family(family: str, X: np.ndarray, y: np.ndarray, sampling_rate: np.ndarray,
                 folds: Sequence[tuple[np.ndarray, np.ndarray]], grid: dict[str, list[Any]],
-                *, seed: int, on_fit: Callable[[], None] | None = None) -> TuningResult:
+                *, seed: int, groups: np.ndarray | None = None,
+                on_fit: Callable[[], None] | None = None) -> TuningResult:
     """Search ``grid`` for ``family`` over ``folds``; score = mean weighted average precision.
 
     Fold scores weight rows by ``1 / sampling_rate`` so that they estimate population PR AUC.
+    ``groups`` (one per row of ``X``) go to each fit (:func:`fit_estimator`); None treats
+    every row as its own group.
     """
     results: list[dict[str, Any]] = []
     for params in _grid(grid):
-        fold_scores = []
+        fold_scores, fold_iters = [], []
         for tr, te in folds:
             est = build_estimator(family, params, seed)
-            fit_estimator(est, X[tr], y[tr], balanced_sample_weight(y[tr], sampling_rate[tr]))
+            fit_estimator(est, X[tr], y[tr], balanced_sample_weight(y[tr], sampling_rate[tr]),
+                          groups=None if groups is None else groups[tr])
             s = est.predict_proba(X[te])[:, 1]
             fold_scores.append(float(average_precision_score(
                 y[te], s, sample_weight=1.0 / sampling_rate[te])))
+            if hasattr(est, "n_iter_"):  # boosting: where early stopping stopped
+                fold_iters.append(int(est.n_iter_))
             if on_fit is not None:
                 on_fit()
         results.append({"params": params, "mean_ap": float(np.mean(fold_scores)),
                         "fold_ap": fold_scores})
+        if fold_iters:
+            results[-1]["fold_n_iter"] = fold_iters
         log.debug("%s %s: mean AP %.4f", family, params, results[-1]["mean_ap"])
     best = max(results, key=lambda r: r["mean_ap"])  # first of equals: grid order
     return TuningResult(family, best["params"], best["mean_ap"], results)

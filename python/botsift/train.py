@@ -162,13 +162,15 @@ def _search(train: TrainingExamples, families: Sequence[str], grids: dict[str, d
     idx = _tuning_rows(train, max_rows, seed)
     X, y, r, g = train.X[idx], train.y[idx], train.sampling_rate[idx], train.group[idx]
     folds = cv_folds(y, g, n_splits, seed)
+    codes = np.unique(g, return_inverse=True)[1]  # each fit's hold-out sorts ints, not strings
     total = sum(n_grid_points(grids[f]) for f in families) * n_splits
     log.info("searching hyper-parameters: %d fits on %d train rows (%d-fold grouped CV)",
              total, len(idx), n_splits)
     out: dict[str, TuningResult] = {}
     with _bar(progress, total, "tuning base models") as tick:
         for fam in families:
-            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, on_fit=tick)
+            out[fam] = tune_family(fam, X, y, r, folds, grids[fam], seed=seed, groups=codes,
+                                   on_fit=tick)
             log.info("  %s: best %s, CV PR AUC %.4f", fam, out[fam].best_params,
                      out[fam].best_score)
     return out
@@ -192,7 +194,7 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
     with _bar(progress, len(names), f"fitting {segment} models") as tick:
         for fam in names:
             est = build_estimator(fam, tuned[fam].best_params, seed)
-            ests.append(fit_estimator(est, train.X, train.y, w_fit))
+            ests.append(fit_estimator(est, train.X, train.y, w_fit, groups=train.group))
             tick()
     raw_val = np.column_stack([e.predict_proba(val.X)[:, 1] for e in ests])
     weights, val_ap = tune_ensemble_weights(raw_val, val.y, val.weight, step=weight_step)
@@ -325,7 +327,9 @@ def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[s
         "base_models": {
             fam: {"params": tuned[fam].best_params, "cv_pr_auc": tuned[fam].best_score,
                   "search": tuned[fam].scores,
-                  "thresholds": sm.base_thresholds[fam].as_dict()} for fam in sm.base},
+                  "thresholds": sm.base_thresholds[fam].as_dict(),
+                  **({"n_iter": int(est.n_iter_)} if hasattr(est, "n_iter_") else {})}
+            for fam, est in sm.base.items()},
         "metrics": summary,
         "parity": parity,
         "libraries": _versions(),
