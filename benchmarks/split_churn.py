@@ -119,8 +119,19 @@ def compare(con: duckdb.DuckDBPyConnection, before: str, after: str) -> dict[str
     groups_changed = con.execute(f"""
         select count(*) from {before} as b inner join {after} as a using (account_id)
         where a.group_id <> b.group_id""").fetchone()[0]
+    by_label = {
+        f"label_{label}": {"in_both": n, "moved": m, "into_or_out_of_test": t}
+        for label, n, m, t in con.execute(f"""
+            select b.stratum_label, count(*),
+                   count(*) filter (where a.split <> b.split),
+                   count(*) filter (where a.split <> b.split and 'test' in (a.split, b.split))
+            from {before} as b
+            inner join {after} as a using (account_id)
+            group by b.stratum_label
+            order by b.stratum_label""").fetchall()}
     return {
         "accounts_in_both": common,
+        "by_stratum_label": by_label,
         "accounts_only_before": con.execute(
             f"select count(*) from {before} anti join {after} using (account_id)").fetchone()[0],
         "accounts_only_after": con.execute(
@@ -140,6 +151,7 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--drift-day", type=int, default=21, help="day a new bot family appears; -1 for none")
     ap.add_argument("--extend", type=int, nargs="+", default=[1, 7])
     ap.add_argument("--workdir", type=Path, help="keep warehouses here (default: a temp dir)")
     ap.add_argument("--project-dir", type=Path, default=ROOT)
@@ -151,14 +163,16 @@ def main() -> None:
     base = work / "base.duckdb"
     if base.exists():
         base.unlink()
-    simulate_platform(SimulationConfig(n_accounts=args.accounts, days=args.days, seed=args.seed), base)
+    drift_day = None if args.drift_day < 0 else args.drift_day
+    simulate_platform(SimulationConfig(n_accounts=args.accounts, days=args.days, seed=args.seed,
+                                       drift_day=drift_day), base)
     seconds = {"base": build(base, work / "target", args.project_dir, "--full-refresh")}
     snaps = duckdb.connect()
     snapshot(base, snaps, "base")
     result: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "accounts": args.accounts, "days": args.days, "seed": args.seed,
+        "accounts": args.accounts, "days": args.days, "seed": args.seed, "drift_day": drift_day,
         "project_dir": str(args.project_dir),
         "base_examples": snaps.execute("select count(*) from base").fetchone()[0],
         "base_shares": shares(snaps, "base"),
@@ -185,6 +199,7 @@ def main() -> None:
               f"{cmp['into_or_out_of_test']} into/out of test ({cmp['into_or_out_of_test_share']:.2%})")
         print(f"  from->to: {cmp['by_from_to']}")
         print(f"  cause:    {cmp['by_cause']}")
+        print(f"  by the group's majority label: {cmp['by_stratum_label']}")
         print(f"  accounts whose group id changed: {cmp['accounts_whose_group_id_changed']}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
