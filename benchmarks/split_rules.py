@@ -14,7 +14,8 @@ stands in for another draw of the hash: the same clusters, other positions) and 
 Rules: ``old`` (cumulative row share in hash order, a 20-slot cycle below 20 groups: the
 model before this change), ``hash`` (a bare hash cut), ``hash_cover`` (hash cut, every split
 filled in strata of 3+ groups), ``new`` (hash_cover, then at most one large group per stratum
-in validation and in test: the model now). The rules are re-stated here in SQL; on salt
+in validation and in test: the model now), ``deal_large`` (large groups dealt by the old
+20-slot cycle in hash order, the rest a hash cut). The rules are re-stated here in SQL; on salt
 ``split`` ``new`` equals the model's output.
 
     python benchmarks/split_rules.py /tmp/split_churn_s42 /tmp/split_churn_s1 --salts 25
@@ -78,6 +79,12 @@ def rule_sql(rule: str, salt: str) -> str:
                               else greatest(k2, train_end) end as validation_end from b1),
         s as (select *, case when group_rank < train_end then 'train'
                              when group_rank < validation_end then 'validation' else 'test' end as split from b2)"""
+    if rule == "deal_large":
+        return f"""
+            with p as (
+                select *, n >= 0.05 * sum(n) over ({STRATUM}) as is_large from ({g})),
+            r as (select *, row_number() over ({STRATUM}, is_large order by u, group_id) - 1 as group_rank from p)
+            select group_id, case when is_large then {CYCLE} else {cut} end as split from r"""
     if rule == "hash_cover":
         return f"{cover} select group_id, split from s"
     if rule == "new":
@@ -114,7 +121,7 @@ select avg(abs(share - target)) from shares
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workdirs", type=Path, nargs="+")
-    ap.add_argument("--rules", default="old,hash,hash_cover,new")
+    ap.add_argument("--rules", default="old,hash,hash_cover,new,deal_large")
     ap.add_argument("--salts", type=int, default=25, help="hash salts per warehouse ('split' first)")
     args = ap.parse_args()
     rules = args.rules.split(",")
