@@ -8,7 +8,6 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +23,7 @@ from botsift.accounts_loader import (
 )
 from botsift.errors import BotsiftError
 from botsift.schema import RAW_TABLES
+from scored_warehouse import query_rows
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 
@@ -70,14 +70,6 @@ def messy(tmp_path: Path) -> tuple[Path, Path]:
     mapping = tmp_path / "mapping.yml"
     mapping.write_text(MESSY_MAPPING)
     return csv_path, mapping
-
-
-def _fetch(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 # ------------------------------------------------------------------ value parsers
@@ -182,7 +174,7 @@ def test_messy_export_reconciles_and_quarantines(messy: tuple[Path, Path], tmp_p
     assert s.quarantine_reasons == {"conflicting_labels": 2, "unparseable followers_count": 1,
                                     "unparseable created_at": 1}
 
-    rows = {r[0]: r for r in _fetch(wh, """
+    rows = {r[0]: r for r in query_rows(wh, """
         select id, created_at, name, description, default_profile_image, verified,
                listed_count, url, region, signup_client, signup_ip, exported_at
         from raw.accounts""")}
@@ -197,7 +189,7 @@ def test_messy_export_reconciles_and_quarantines(messy: tuple[Path, Path], tmp_p
     assert rows[101][6] is None and rows[101][7] is None     # missing optional columns
     assert rows[101][8:11] == ("eu", "web", None)            # defaults; signup ip left null
 
-    q = _fetch(wh, "select file, row_number, source_key, reason, raw_row from raw.load_quarantine order by row_number")
+    q = query_rows(wh, "select file, row_number, source_key, reason, raw_row from raw.load_quarantine order by row_number")
     assert [r[1] for r in q] == [4, 5, 6, 7]
     assert all(r[0] == "export.csv" for r in q)
     assert q[0][3].startswith("conflicting_labels") and q[0][2] == "103"
@@ -210,14 +202,14 @@ def test_labels_become_ops_reviews(messy: tuple[Path, Path], tmp_path: Path) -> 
     wh = tmp_path / "wh.duckdb"
     s = load_accounts([csv_path], wh, mapping=load_mapping(mapping_path), now=NOW)
     assert (s.bots, s.humans, s.labels_loaded) == (1, 2, 3)
-    reviews = {r[0]: r[1:] for r in _fetch(wh, "select account_id, decision, reviewed_at, note from raw.ops_reviews")}
+    reviews = {r[0]: r[1:] for r in query_rows(wh, "select account_id, decision, reviewed_at, note from raw.ops_reviews")}
     assert reviews[102][0] == "suspended_spam" and reviews[101][0] == "cleared"
     # the day after the latest export: the label joins the export-date feature snapshot
     assert {r[1] for r in reviews.values()} == {datetime(2017, 4, 2)}
     assert reviews[106][2] == "imported label from export.csv"
     for table in ("posts", "logins", "follows", "interactions"):
-        assert _fetch(wh, f"select count(*) from raw.{table}") == [(0,)]
-        cols = [r[0] for r in _fetch(wh, f"select column_name from information_schema.columns where table_schema = 'raw' and table_name = '{table}'")]
+        assert query_rows(wh, f"select count(*) from raw.{table}") == [(0,)]
+        cols = [r[0] for r in query_rows(wh, f"select column_name from information_schema.columns where table_schema = 'raw' and table_name = '{table}'")]
         assert cols == [f.name for f in RAW_TABLES[table]]
 
 
@@ -227,10 +219,10 @@ def test_reload_is_idempotent_and_replace_empties(messy: tuple[Path, Path], tmp_
     mp = load_mapping(mapping_path)
     load_accounts([csv_path], wh, mapping=mp, now=NOW)
     load_accounts([csv_path], wh, mapping=mp, now=datetime(2026, 1, 16))
-    assert _fetch(wh, "select count(*), count(distinct id) from raw.accounts") == [(3, 3)]
-    assert _fetch(wh, "select count(*) from raw.ops_reviews") == [(3,)]
+    assert query_rows(wh, "select count(*), count(distinct id) from raw.accounts") == [(3, 3)]
+    assert query_rows(wh, "select count(*) from raw.ops_reviews") == [(3,)]
     load_accounts([csv_path], wh, mapping=mp, now=NOW, replace=True)
-    assert _fetch(wh, "select count(*) from raw.load_quarantine") == [(4,)]
+    assert query_rows(wh, "select count(*) from raw.load_quarantine") == [(4,)]
 
 
 def test_mangled_ids_quarantined_unless_keyed_on_screen_name(tmp_path: Path) -> None:
@@ -331,11 +323,11 @@ def test_parquet_and_json_and_labels_file(tmp_path: Path) -> None:
     s = load_accounts([tmp_path / "a.parquet", tmp_path / "a.json"], wh,
                       labels_file=tmp_path / "labels.csv", now=NOW)
     assert s.rows_loaded == 5 and (s.bots, s.humans) == (2, 1)
-    assert _fetch(wh, "select followers_count from raw.accounts where id = 3") == [(None,)]
-    reasons = sorted(r[0].split(":")[0] for r in _fetch(wh, "select reason from raw.load_quarantine"))
+    assert query_rows(wh, "select followers_count from raw.accounts where id = 3") == [(None,)]
+    reasons = sorted(r[0].split(":")[0] for r in query_rows(wh, "select reason from raw.load_quarantine"))
     assert reasons == ["bad_label_row", "bad_label_row", "label_for_unknown_account"]
     # exported_at defaults to the end of the day before the load
-    assert _fetch(wh, "select distinct exported_at from raw.accounts") == [(datetime(2026, 1, 14, 23, 59, 59, 999999),)]
+    assert query_rows(wh, "select distinct exported_at from raw.accounts") == [(datetime(2026, 1, 14, 23, 59, 59, 999999),)]
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -460,7 +452,7 @@ def test_a_key_labelled_both_ways_in_a_labels_file_gets_no_label(tmp_path: Path)
     wh = tmp_path / "wh.duckdb"
     s = load_accounts([tmp_path / "a.csv"], wh, labels_file=tmp_path / "labels.csv", now=NOW)
     assert (s.bots, s.humans) == (1, 0)
-    rows = _fetch(wh, "select row_number, reason from raw.load_quarantine order by row_number")
+    rows = query_rows(wh, "select row_number, reason from raw.load_quarantine order by row_number")
     assert [(n, r.split(":")[0]) for n, r in rows] == [
         (1, "conflicting_labels"), (2, "conflicting_labels"), (3, "conflicting_labels")]
 
@@ -470,7 +462,7 @@ def test_counters_beyond_bigint_are_quarantined_not_a_crash(tmp_path: Path) -> N
                                     "1,2015-01-01,99999999999999999999999\n2,2015-01-01,5\n")
     s = load_accounts([tmp_path / "a.csv"], tmp_path / "wh.duckdb", now=NOW)
     assert s.rows_loaded == 1 and s.rows_quarantined == 1
-    assert _fetch(tmp_path / "wh.duckdb", "select reason from raw.load_quarantine") == [
+    assert query_rows(tmp_path / "wh.duckdb", "select reason from raw.load_quarantine") == [
         ("unparseable followers_count: out of BIGINT range: '99999999999999999999999'",)]
 
 
@@ -509,9 +501,9 @@ def test_numeric_keys_with_leading_zeros_absent_flags_and_binary_text(tmp_path: 
     s = load_accounts([tmp_path / "a.csv", tmp_path / "b.parquet"], wh,
                       labels_file=tmp_path / "labels.csv", now=NOW)
     assert (s.rows_loaded, s.rows_quarantined, s.bots) == (2, 1, 1)
-    assert [r[0].split(":")[0] for r in _fetch(wh, "select reason from raw.load_quarantine")] == [
+    assert [r[0].split(":")[0] for r in query_rows(wh, "select reason from raw.load_quarantine")] == [
         "duplicate_key"]
-    assert _fetch(wh, "select id, verified, default_profile_image, screen_name from raw.accounts "
+    assert query_rows(wh, "select id, verified, default_profile_image, screen_name from raw.accounts "
                       "order by id") == [(7, None, None, "café"), (123, None, False, None)]
 
 
