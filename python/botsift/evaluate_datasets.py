@@ -245,6 +245,7 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
         raise BotsiftError("the warehouse feature path needs the dbt staging layer "
                            "(models/staging), which this checkout lacks; use --features python")
     warehouse = workdir / f"{name}.duckdb"
+    target = workdir / f"{name}-target"
     summary = load_accounts(paths, warehouse, mapping=mapping, replace=True)
     old = os.environ.get("BOTSIFT_WAREHOUSE")
     os.environ["BOTSIFT_WAREHOUSE"] = str(warehouse)
@@ -252,7 +253,7 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
         # cautious: skip tests that also need models outside this selection (training marts)
         run_dbt(["build", "--select", f"+{FEATURE_MODEL}", "+fct_account_labels",
                  "--exclude", "test_type:unit", "--indirect-selection", "cautious",
-                 "--target-path", str(workdir / f"{name}-target"),
+                 "--target-path", str(target),
                  "--log-path", str(workdir / f"{name}-logs")],
                 root, quiet=True)
     finally:
@@ -260,8 +261,7 @@ def _warehouse_features(name: str, paths: Sequence[Path], mapping: AccountMappin
             os.environ.pop("BOTSIFT_WAREHOUSE", None)
         else:
             os.environ["BOTSIFT_WAREHOUSE"] = old
-    features = column_roles(load_manifest(root, target=workdir / f"{name}-target"),
-                            FEATURE_MODEL)["feature"]
+    features = column_roles(load_manifest(root, target=target), FEATURE_MODEL)["feature"]
     con = connect_warehouse(warehouse, read_only=True)
     try:
         cols = ", ".join(f"f.{c}" for c in features)

@@ -81,6 +81,7 @@ class DeployedModel:
     review_threshold: float
     explain: dict | None = None
     _session: object = field(default=None, repr=False)
+    _io: tuple[str, str] = field(default=("", ""), repr=False)  # (input, probabilities) names
 
     def session(self):  # type: ignore[no-untyped-def]
         """Return the onnxruntime session, loading (and verifying) the file on first use."""
@@ -102,21 +103,21 @@ class DeployedModel:
             session = ort.InferenceSession(data, sess_options=opts,
                                            providers=["CPUExecutionProvider"])
             kinds = {o.name: o.type for o in session.get_outputs()}
-            kind = kinds.get("probabilities", list(kinds.values())[-1])
+            prob_name = "probabilities" if "probabilities" in kinds else list(kinds)[-1]
+            kind = kinds[prob_name]
             if kind != "tensor(float)":
                 # the score table stores float32, exact only for a float32 graph output
                 raise BotsiftError(
                     f"model file {self.onnx_path} outputs {kind} probabilities; scoring stores "
                     "float32 (botsift train exports float32 graphs): re-export it as float32")
+            self._io = (session.get_inputs()[0].name, prob_name)
             self._session = session
         return self._session
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Return P(bot) for a float32 matrix in feature order."""
         sess = self.session()
-        name = sess.get_inputs()[0].name
-        outputs = [o.name for o in sess.get_outputs()]
-        prob_name = "probabilities" if "probabilities" in outputs else outputs[-1]
+        name, prob_name = self._io
         probs = sess.run([prob_name], {name: matrix})[0]
         return np.asarray(probs[:, 1] if probs.ndim == 2 else probs, dtype=np.float64)
 
