@@ -12,11 +12,14 @@ stands in for another draw of the hash: the same clusters, other positions) and 
 - the share of accounts in both builds that change split after +1 and +7 days.
 
 Rules: ``old`` (cumulative row share in hash order, a 20-slot cycle below 20 groups: the
-model before this change), ``hash`` (a bare hash cut), ``hash_cover`` (hash cut, every split
-filled in strata of 3+ groups), ``new`` (hash_cover, then at most one large group per stratum
-in validation and in test: the model now), ``deal_large`` (large groups dealt by the old
-20-slot cycle in hash order, the rest a hash cut). The rules are re-stated here in SQL; on salt
-``split`` ``new`` equals the model's output.
+previous rule), ``hash`` (a bare hash cut), ``hash_cover`` (hash cut, every split filled in strata of 3+ groups), ``hash_guarded`` (hash_cover, then at most one
+large group per stratum in validation and in test), ``deal_large`` (large groups dealt by the
+old 20-slot cycle in hash order, the rest a hash cut), ``share_many`` (cumulative row share
+for every group of a stratum of 20+ groups, hash_guarded below), ``model`` (cumulative row
+share for the small groups of a stratum of 20+ groups, hash_guarded for the large ones and
+for strata below 20: the model now). A large group has 2+ accounts and 5% of its stratum's
+rows or more. The rules are re-stated here in SQL; on salt ``split`` ``model`` equals the
+model's output.
 
     python benchmarks/split_rules.py /tmp/split_churn_s42 /tmp/split_churn_s1 --salts 25
 """
@@ -35,6 +38,8 @@ CYCLE = """case cast(group_rank as integer) % 20 when 1 then 'validation' when 8
     when 15 then 'validation' when 2 then 'test' when 12 then 'test' when 18 then 'test'
     else 'train' end"""
 STRATUM = "partition by stratum_label, stratum_region"
+HYBRID_GROUPS = 20
+LARGE_MIN = 2  # one account is never a botnet
 
 
 def groups_sql(salt: str) -> str:
@@ -71,7 +76,7 @@ def rule_sql(rule: str, salt: str) -> str:
                    row_number() over ({STRATUM} order by u, group_id) - 1 as group_rank,
                    sum(case when u < {TRAIN} then 1 else 0 end) over ({STRATUM}) as k1,
                    sum(case when u < {TRAIN_VALIDATION} then 1 else 0 end) over ({STRATUM}) as k2,
-                   n >= 0.05 * sum(n) over ({STRATUM}) as is_large
+                   n >= greatest({LARGE_MIN}, 0.05 * sum(n) over ({STRATUM})) as is_large
             from ({g})),
         b1 as (select *, case when stratum_groups >= 3 then greatest(least(k1, stratum_groups - 2), 1)
                               else greatest(k1, 1) end as train_end from p),
@@ -82,17 +87,40 @@ def rule_sql(rule: str, salt: str) -> str:
     if rule == "deal_large":
         return f"""
             with p as (
-                select *, n >= 0.05 * sum(n) over ({STRATUM}) as is_large from ({g})),
+                select *, n >= greatest({LARGE_MIN}, 0.05 * sum(n) over ({STRATUM})) as is_large from ({g})),
             r as (select *, row_number() over ({STRATUM}, is_large order by u, group_id) - 1 as group_rank from p)
             select group_id, case when is_large then {CYCLE} else {cut} end as split from r"""
     if rule == "hash_cover":
         return f"{cover} select group_id, split from s"
-    if rule == "new":
-        return f"""{cover},
-            r as (select *, row_number() over ({STRATUM}, split, is_large order by u, group_id) as large_rank from s)
+    guarded = f"""{cover},
+            r as (select *, row_number() over ({STRATUM}, split, is_large order by u, group_id) as large_rank from s)"""
+    if rule == "hash_guarded":
+        return f"""{guarded}
             select group_id, case when split <> 'train' and is_large and large_rank > 1 then 'train'
                                   else split end as split
             from r"""
+    if rule == "share_many":
+        return f"""{guarded},
+            q as (select *, (sum(n) over ({STRATUM} order by u, group_id rows between unbounded preceding and current row)
+                             - n / 2.0) / sum(n) over ({STRATUM}) as position from r)
+            select group_id,
+                   case when stratum_groups >= {HYBRID_GROUPS} then
+                            case when position < {TRAIN} then 'train'
+                                 when position < {TRAIN_VALIDATION} then 'validation' else 'test' end
+                        when split <> 'train' and is_large and large_rank > 1 then 'train'
+                        else split end as split
+            from q"""
+    if rule == "model":
+        return f"""{guarded},
+            q as (select *, (sum(n) over ({STRATUM}, is_large order by u, group_id rows between unbounded preceding and current row)
+                             - n / 2.0) / sum(n) over ({STRATUM}, is_large) as position from r)
+            select group_id,
+                   case when stratum_groups >= {HYBRID_GROUPS} and not is_large then
+                            case when position < {TRAIN} then 'train'
+                                 when position < {TRAIN_VALIDATION} then 'validation' else 'test' end
+                        when split <> 'train' and is_large and large_rank > 1 then 'train'
+                        else split end as split
+            from q"""
     raise ValueError(rule)
 
 
@@ -121,14 +149,15 @@ select avg(abs(share - target)) from shares
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workdirs", type=Path, nargs="+")
-    ap.add_argument("--rules", default="old,hash,hash_cover,new,deal_large")
+    ap.add_argument("--rules", default="old,hash,hash_cover,hash_guarded,deal_large,share_many,model")
     ap.add_argument("--salts", type=int, default=25, help="hash salts per warehouse ('split' first)")
     args = ap.parse_args()
     rules = args.rules.split(",")
     salts = ["split"] + [f"s{i}" for i in range(args.salts - 1)]
     con = duckdb.connect()
     keys = ("runs", "stratified_failures", "bot_strata_without_test", "bot_share_deviation",
-            "human_share_deviation", "in_both_1", "moved_1", "in_both_7", "moved_7", "test_moves_7")
+            "human_share_deviation", "in_both_1", "moved_1", "in_both_7", "moved_7", "test_moves_7",
+            "bots_in_both_7", "bots_moved_7")
     stats = {r: dict.fromkeys(keys, 0.0) for r in rules}
     for d in args.workdirs:
         for build in ("base", "plus1", "plus7"):
@@ -159,6 +188,12 @@ def main() -> None:
                     st[f"moved_{days}"] += moved
                     if days == 7:
                         st["test_moves_7"] += test_moves
+                        bots, bots_moved = con.execute("""
+                            select count(*), count(*) filter (where a.split <> b.split)
+                            from assigned_base as b inner join assigned_plus7 as a using (account_id)
+                            where b.label = 1""").fetchone()
+                        st["bots_in_both_7"] += bots
+                        st["bots_moved_7"] += bots_moved
     result = {}
     for rule, st in stats.items():
         runs = st["runs"]
@@ -171,13 +206,14 @@ def main() -> None:
             "moved_1d": st["moved_1"] / st["in_both_1"],
             "moved_7d": st["moved_7"] / st["in_both_7"],
             "into_or_out_of_test_7d": st["test_moves_7"] / st["in_both_7"],
+            "bots_moved_7d": st["bots_moved_7"] / st["bots_in_both_7"],
         }
         r = result[rule]
         print(f"{rule:<11} stratified test fails {r['stratified_test_failures']}/{r['runs']}; "
               f"|share - target| bots {r['bot_share_deviation']:.3f}, humans {r['human_share_deviation']:.3f}; "
               f"bot strata without test {r['bot_strata_without_test_per_run']:.2f}/run; "
               f"moved +1d {r['moved_1d']:.3%}, +7d {r['moved_7d']:.3%} "
-              f"(into/out of test {r['into_or_out_of_test_7d']:.3%})")
+              f"(into/out of test {r['into_or_out_of_test_7d']:.3%}; labelled bots {r['bots_moved_7d']:.3%})")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     path = out / f"split_rules_{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"

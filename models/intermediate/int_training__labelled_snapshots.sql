@@ -1,14 +1,19 @@
 {{ config(materialized='table') }}
 
 {#- Every label joined to its feature snapshot and its cluster, with a deterministic split.
-    Clusters are the unit (a botnet never straddles splits), and a cluster's split is a cut of
-    a hash of its id (its smallest account id) at the vars split_*_share: it depends on the
-    cluster alone, so a refresh that adds labels and clusters leaves it where it was. Strata
-    (each cluster's majority label and region) step in only where the hash alone would leave
-    a stratum badly split: with three or more groups every split gets one (the boundary
-    moves past the nearest groups in hash order), and a large group (a botnet, 5% of its
-    stratum's rows or more) goes to validation or test only if no other large group of the
-    stratum is there before it in hash order (otherwise it trains). -#}
+    Clusters are the unit (a botnet never straddles splits), stratified by each cluster's
+    majority label and region, and placed so that a refresh moves as few as it can:
+    - a large cluster (a botnet: two accounts or more and 5% of its stratum's rows or more),
+      and every cluster of a stratum of fewer than 20, is cut by a hash of its own id (its
+      smallest account id) at the vars split_*_share, so its split depends on the cluster
+      alone. Two guards: with three or more clusters in the stratum every split gets one (a
+      boundary the hash left at an end moves past the nearest clusters in hash order), and
+      only the first large cluster in hash order goes to validation and to test (the others
+      train), so two botnets cannot pile into one small split;
+    - the small clusters of a stratum of 20 or more (most humans) are cut by cumulative row
+      share in hash order, which stratifies them exactly; a refresh moves only those near a
+      boundary.
+    benchmarks/split_rules.py compares these rules (README, "Split stability"). -#}
 
 with
 
@@ -70,6 +75,7 @@ group_ranks as (
         group_hash,
         stratum_label,
         stratum_region,
+        count_group_examples,
         row_number() over (
             partition by stratum_label, stratum_region
             order by group_hash, group_id
@@ -80,9 +86,11 @@ group_ranks as (
             over (partition by stratum_label, stratum_region) as count_hashed_train,
         sum(case when group_hash < {{ var('split_train_share') + var('split_validation_share') }} then 1 else 0 end)
             over (partition by stratum_label, stratum_region) as count_hashed_train_validation,
-        -- a botnet: one group holding 5% of its stratum's rows or more (a third of a 15% split)
+        -- a botnet: a group of two or more holding 5% of its stratum's rows or more (a third
+        -- of a 15% split); one account is never one
         case
-            when count_group_examples >= 0.05 * sum(count_group_examples) over (partition by stratum_label, stratum_region)
+            when count_group_examples >= 2
+                and count_group_examples >= 0.05 * sum(count_group_examples) over (partition by stratum_label, stratum_region)
                 then 1
             else 0
         end as is_large_group
@@ -127,6 +135,8 @@ hashed_splits as (
         stratum_label,
         stratum_region,
         is_large_group,
+        count_group_examples,
+        count_stratum_groups,
         case
             when group_rank < train_end then 'train'
             when group_rank < validation_end then 'validation'
@@ -148,17 +158,41 @@ large_group_ranks as (
 
 ),
 
+small_group_positions as (
+
+    {#- Each group's midpoint in its stratum's cumulative row share, in hash order, among the
+        groups of its size class (the row-share cut below uses it for the small ones). -#}
+    select
+        *,
+        (sum(count_group_examples) over (
+            partition by stratum_label, stratum_region, is_large_group
+            order by group_hash, group_id
+            rows between unbounded preceding and current row
+        ) - count_group_examples / 2.0)
+        / sum(count_group_examples) over (partition by stratum_label, stratum_region, is_large_group)
+            as group_position
+    from large_group_ranks
+
+),
+
 group_splits as (
 
-    {#- At most one large group of a stratum in validation and one in test (the first in hash
-        order; the others train), so two botnets cannot pile into one small split. -#}
     select
         group_id,
         case
+            -- the small groups of a stratum of many: cumulative row share, exact strata
+            when count_stratum_groups >= 20 and is_large_group = 0 then
+                case
+                    when group_position < {{ var('split_train_share') }} then 'train'
+                    when group_position < {{ var('split_train_share') + var('split_validation_share') }} then 'validation'
+                    else 'test'
+                end
+            -- at most one large group of a stratum in validation and one in test (the first
+            -- in hash order; the others train)
             when hashed_split <> 'train' and is_large_group = 1 and large_group_rank > 1 then 'train'
             else hashed_split
         end as split
-    from large_group_ranks
+    from small_group_positions
 
 ),
 
