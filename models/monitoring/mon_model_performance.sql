@@ -2,7 +2,8 @@
     label (var performance_label_sources) has label_at within var
     performance_label_window_days after the end of as_of_date counts with that day's score.
     Precision and recall at the action and flag (review or action) decisions, average
-    precision (a PR AUC estimate, ties broken by account_id) and the Brier score. -#}
+    precision (a PR AUC estimate, ties broken by account_id) and the Brier score; a day's
+    window is complete once both the features and the ops reviews reach its end. -#}
 
 {%- set window_days = var('performance_label_window_days') -%}
 
@@ -27,10 +28,34 @@ fct_account_features as (
 
 ),
 
+stg_ops__reviews as (
+
+    select * from {{ ref('stg_ops__reviews') }}
+
+),
+
+feature_bounds as (
+
+    select max(as_of_date) as last_feature_date
+    from fct_account_features
+
+),
+
+review_bounds as (
+
+    select max(cast(reviewed_at as date)) as last_review_date
+    from stg_ops__reviews
+
+),
+
 data_bounds as (
 
-    select max(as_of_date) as last_as_of_date
-    from fct_account_features
+    {#- A day's label window is complete once the features and the ops reviews both reach its
+        end: reviews load on their own schedule, and a day judged before they arrived counts
+        too few labels. No reviews at all: the features' bound (there is nothing to judge). -#}
+    select coalesce(least(last_feature_date, last_review_date), last_feature_date) as last_as_of_date
+    from feature_bounds
+    cross join review_bounds
 
 ),
 
