@@ -6,7 +6,7 @@ and choose thresholds on validation, export one ONNX graph (prior correction ins
 ONNX/scikit-learn parity on test, write the immutable version folder, register it as a
 ``candidate`` and write the evaluation tables. Per-region models reuse the global search's
 hyper-parameters and are kept only where they beat the global model on that region's
-validation rows.
+validation rows (the global base models re-voted on those rows, as the region's vote is).
 """
 from __future__ import annotations
 
@@ -218,6 +218,24 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
     return _SegmentModel(segment, ens, base, th, base_th, val_ap, k, onnx_bytes)
 
 
+def _region_comparison(region: _SegmentModel, glob: _SegmentModel, val: TrainingExamples,
+                       weight_step: float) -> dict[str, float]:
+    """Validation PR AUCs on one region's rows that decide whether its model is kept.
+
+    The region model's vote was tuned on these very rows, which flatters it; the global base
+    models get the same chance (their best vote on the region's rows, on the same grid), and
+    the region model is kept only if it beats that (``>``: a tie keeps the global model).
+    The deployed global ensemble's own figure is recorded beside them.
+    """
+    deployed = evaluation.weighted_average_precision(
+        val.y, glob.ensemble.predict_proba(val.X), val.weight)
+    revoted = np.column_stack([e.predict_proba(val.X)[:, 1] for e in glob.base.values()])
+    _, best = tune_ensemble_weights(revoted, val.y, val.weight, step=weight_step)
+    return {"region_model_validation_pr_auc": region.val_ap,
+            "global_model_validation_pr_auc": deployed,
+            "global_revoted_validation_pr_auc": best}
+
+
 def _overall(rows: list[tuple]) -> dict[str, float]:
     return {r[6]: r[7] for r in rows if r[4] == "overall"}
 
@@ -380,7 +398,9 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
     per_region : bool
         Also train per-region models where a region has ``min_region_positives`` positive
         train rows (and ``min_region_validation_positives`` in validation); each is kept only
-        if it beats the global model on its region's validation PR AUC.
+        if its validation PR AUC on the region's rows beats the global base models' best vote
+        on the same rows (both votes tuned there, so neither is flattered; a tie keeps the
+        global model).
     seed : int
         The only source of randomness.
     label_sources : list of str, optional
@@ -455,11 +475,8 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
                 selection[region] = info
                 continue
             sm = _fit_segment(region, tr, va, tuned, **kw)
-            global_ap = evaluation.weighted_average_precision(
-                va.y, glob.ensemble.predict_proba(va.X), va.weight)
-            info |= {"region_model_validation_pr_auc": sm.val_ap,
-                     "global_model_validation_pr_auc": global_ap}
-            if sm.val_ap >= global_ap:
+            info |= _region_comparison(sm, glob, va, weight_step)
+            if info["region_model_validation_pr_auc"] > info["global_revoted_validation_pr_auc"]:
                 models[region] = sm
                 info["decision"] = "region model"
             else:

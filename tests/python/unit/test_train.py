@@ -71,3 +71,38 @@ def test_reference_scores_follow_the_region_models_scoring_routes_to(tmp_path: P
     edges = np.array([r[0] for r in rows[1:-1]])
     reference = np.array([r[2] for r in rows])
     np.testing.assert_allclose(bin_shares(scored, edges), reference, atol=1e-12)
+
+
+def test_a_region_model_must_beat_the_global_base_models_best_vote_on_its_rows() -> None:
+    """A region model made of the very base models the global one has, its vote tuned on the
+    region's validation rows, beats the deployed global vote (tuned elsewhere: here the tree
+    alone) but only ties the global base models' own best vote on those rows, so the global
+    model is kept; comparing against the deployed global vote would keep the copy."""
+    from types import SimpleNamespace
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    from botsift.models import Ensemble, tune_ensemble_weights
+    from botsift.train import _region_comparison, _SegmentModel
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 3))
+    y = (x[:, 0] + 0.8 * x[:, 1] + rng.normal(scale=0.8, size=600) > 1.0).astype(int)
+    fit, val = slice(0, 300), slice(300, 600)
+    base = {"logistic": LogisticRegression().fit(x[fit], y[fit]),
+            "tree": DecisionTreeClassifier(max_depth=2, random_state=0).fit(x[fit], y[fit])}
+    va = SimpleNamespace(X=x[val], y=y[val], weight=np.ones(300))
+
+    def segment(weights: list[float], val_ap: float) -> _SegmentModel:
+        ens = Ensemble(list(base), list(base.values()), np.asarray(weights), 1.0)
+        return _SegmentModel("eu", ens, dict(base), None, {}, val_ap, 1.0, b"")  # type: ignore[arg-type]
+
+    glob = segment([0.0, 1.0], 0.0)  # the global vote, tuned on other rows: the tree alone
+    raw = np.column_stack([m.predict_proba(va.X)[:, 1] for m in base.values()])
+    weights, region_ap = tune_ensemble_weights(raw, va.y, va.weight, step=0.1)
+    region = segment(list(weights), region_ap)
+
+    got = _region_comparison(region, glob, va, weight_step=0.1)  # type: ignore[arg-type]
+    assert got["region_model_validation_pr_auc"] > got["global_model_validation_pr_auc"] + 0.02
+    assert got["global_revoted_validation_pr_auc"] == got["region_model_validation_pr_auc"]
+    assert not got["region_model_validation_pr_auc"] > got["global_revoted_validation_pr_auc"]
