@@ -26,6 +26,17 @@ def _one_openmp_thread():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_logs_of_this_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """dbt logs to a folder of this pytest process (dbt's own DBT_LOG_PATH): the xdist workers'
+    dbt runs would otherwise share the project's logs/dbt.log, and rotating it under another
+    process loses lines. A test passing --log-path still wins."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DBT_LOG_PATH", str(tmp_path_factory.mktemp("dbt-logs")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def examples_table() -> pa.Table:
     """6,000 rows, 3% bots in the population, humans down-sampled to half."""
