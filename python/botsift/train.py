@@ -219,8 +219,8 @@ def _fit_segment(segment: str, train: TrainingExamples, val: TrainingExamples,
 
 
 def _region_comparison(region: _SegmentModel, glob: _SegmentModel, val: TrainingExamples,
-                       weight_step: float) -> dict[str, float]:
-    """Validation PR AUCs on one region's rows that decide whether its model is kept.
+                       weight_step: float) -> tuple[bool, dict[str, float]]:
+    """Whether to keep a region's model, and the validation PR AUCs on its rows behind that.
 
     The region model's vote was tuned on these very rows, which flatters it; the global base
     models get the same chance (their best vote on the region's rows, on the same grid), and
@@ -231,9 +231,9 @@ def _region_comparison(region: _SegmentModel, glob: _SegmentModel, val: Training
         val.y, glob.ensemble.predict_proba(val.X), val.weight)
     revoted = np.column_stack([e.predict_proba(val.X)[:, 1] for e in glob.base.values()])
     _, best = tune_ensemble_weights(revoted, val.y, val.weight, step=weight_step)
-    return {"region_model_validation_pr_auc": region.val_ap,
-            "global_model_validation_pr_auc": deployed,
-            "global_revoted_validation_pr_auc": best}
+    return region.val_ap > best, {"region_model_validation_pr_auc": region.val_ap,
+                                  "global_model_validation_pr_auc": deployed,
+                                  "global_revoted_validation_pr_auc": best}
 
 
 def _overall(rows: list[tuple]) -> dict[str, float]:
@@ -475,8 +475,9 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
                 selection[region] = info
                 continue
             sm = _fit_segment(region, tr, va, tuned, **kw)
-            info |= _region_comparison(sm, glob, va, weight_step)
-            if info["region_model_validation_pr_auc"] > info["global_revoted_validation_pr_auc"]:
+            keep, figures = _region_comparison(sm, glob, va, weight_step)
+            info |= figures
+            if keep:
                 models[region] = sm
                 info["decision"] = "region model"
             else:
