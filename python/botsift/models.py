@@ -59,6 +59,13 @@ SMALL_GRIDS: dict[str, dict[str, list[Any]]] = {
 """Tiny grids for tests."""
 
 
+def _group_majority(y: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each row's group index, each group's row count, each group's majority label as bool)."""
+    uniq, inv = np.unique(groups, return_inverse=True)
+    size = np.bincount(inv, minlength=len(uniq))
+    return inv, size, np.bincount(inv, weights=y, minlength=len(uniq)) / size >= 0.5
+
+
 def group_holdout(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Rows of whole groups held out for early stopping, stratified by the groups' labels.
 
@@ -94,11 +101,9 @@ def group_holdout(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int)
     y, groups = np.asarray(y), np.asarray(groups)
     if len(y) != len(groups):
         raise ValueError(f"y has {len(y)} rows but groups has {len(groups)}")
-    uniq, inv = np.unique(groups, return_inverse=True)
-    size = np.bincount(inv, minlength=len(uniq))
-    g_label = np.bincount(inv, weights=y, minlength=len(uniq)) / size >= 0.5
+    inv, size, g_label = _group_majority(y, groups)
     rng = np.random.default_rng(seed)
-    held = np.zeros(len(uniq), dtype=bool)
+    held = np.zeros(len(size), dtype=bool)
     for label in (False, True):
         idx = np.nonzero(g_label == label)[0]
         if len(idx) < 2:
@@ -269,15 +274,14 @@ def cv_folds(y: np.ndarray, groups: np.ndarray, n_splits: int,
     BotsiftError
         If there are fewer positive groups than folds.
     """
-    uniq, inv = np.unique(groups, return_inverse=True)
-    pos_share = np.bincount(inv, weights=y, minlength=len(uniq)) / np.bincount(inv)
-    g_label = (pos_share >= 0.5).astype(int)
+    inv, size, is_bot_group = _group_majority(y, groups)
+    g_label = is_bot_group.astype(int)
     if g_label.sum() < n_splits:
         raise BotsiftError(f"train split has {int(g_label.sum())} positive groups; "
                            f"{n_splits}-fold grouped CV needs at least {n_splits}")
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    fold_of_group = np.empty(len(uniq), dtype=int)
-    for k, (_, te) in enumerate(cv.split(np.zeros(len(uniq)), g_label)):
+    fold_of_group = np.empty(len(size), dtype=int)
+    for k, (_, te) in enumerate(cv.split(np.zeros(len(size)), g_label)):
         fold_of_group[te] = k
     fold = fold_of_group[inv]
     return [(np.nonzero(fold != k)[0], np.nonzero(fold == k)[0]) for k in range(n_splits)]
