@@ -24,6 +24,9 @@ Throughput, side by side in one run, on the latest snapshot's rows:
   matrix per core at a time (the scheme the warehouse path uses): its ceiling;
 * ``no_write``: the warehouse path with its score batches dropped instead of written (reading,
   matrices and onnxruntime only): how close any write could get to raw;
+* ``without_text`` (ensemble): the warehouse path writing every score column but the two text
+  ones, ``region`` and ``top_features``: what storing them costs (a probe; the product
+  writes both);
 * ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
 
 Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
@@ -66,6 +69,10 @@ from botsift.scoring_model import deployed_models, score_relation, score_snapsho
 
 log = logging.getLogger("bench_scoring")
 
+# The score table's two text columns (the others are ENUMs, numbers and dates): the
+# ``without_text`` probe writes the scores without them, to show what they cost.
+TEXT_COLUMNS = ("region", "top_features")
+
 
 def _lr_model(con: duckdb.DuckDBPyConnection, active: DeployedModel, out: Path) -> DeployedModel:
     """A logistic regression on the same features (trained on the labelled examples), as ONNX."""
@@ -96,11 +103,18 @@ def _lr_model(con: duckdb.DuckDBPyConnection, active: DeployedModel, out: Path) 
 
 
 def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
-                    batch: int) -> float:
-    """Seconds for the dbt model's code path, writing the scores into a table."""
+                    batch: int, *, drop: tuple[str, ...] = ()) -> float:
+    """Seconds for the dbt model's code path, writing the scores into a table.
+
+    ``drop`` leaves score columns out of the write (DuckDB pushes the projection into its
+    Arrow scan, so those columns are built but never converted or stored): a probe of what
+    the score table's columns cost, not a path the product runs.
+    """
     features = con.table(relation)
     t0 = time.perf_counter()
     scores = score_snapshot_with(con, features, models, batch, score_relation)
+    if drop:
+        scores = scores.project(", ".join(f'"{c}"' for c in scores.columns if c not in drop))
     # as dbt-duckdb materializes the relation the model returns: on the model's connection
     con.register("score_relation", scores)
     con.execute("create or replace table bench_scores as select * from score_relation")
@@ -356,7 +370,7 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
     con.execute("create or replace table features as select * from marts.fct_account_features")
     for name, models in (("ensemble", active), ("logistic_regression", [lr])):
         n = 0
-        raw, raw_par, wh, nw = [], [], [], []
+        raw, raw_par, wh, nw, no_text = [], [], [], [], []
         # one round of every path per repeat, back to back, so a change in the host's speed
         # (this is a shared VM) moves both sides of a round's ratio alike
         for _ in range(args.repeats):
@@ -365,19 +379,26 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
             raw_par.append(_raw_path(con, "features", models, args.batch_size, parallel=True)[0])
             wh.append(_warehouse_path(con, "features", models, args.batch_size))
             nw.append(_no_write_path(con, "features", models, args.batch_size))
+            if name == "ensemble":
+                no_text.append(_warehouse_path(con, "features", models, args.batch_size,
+                                               drop=TEXT_COLUMNS))
         raw_s, raw_par_s = statistics.median(raw), statistics.median(raw_par)
         wh_s, nw_s = statistics.median(wh), statistics.median(nw)
         rounds = [round(r / w, 3) for r, w in zip(raw, wh, strict=True)]
-        result[name] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
-                        "raw_parallel_rows_per_s": round(n / raw_par_s),
-                        "warehouse_rows_per_s": round(n / wh_s),
-                        "warehouse_over_raw": round(statistics.median(rounds), 3),
-                        "warehouse_over_raw_rounds": rounds,
-                        "warehouse_over_raw_parallel": round(statistics.median(
-                            r / w for r, w in zip(raw_par, wh, strict=True)), 3),
-                        "no_write_rows_per_s": round(n / nw_s),
-                        "no_write_over_raw": round(statistics.median(
-                            r / w for r, w in zip(raw, nw, strict=True)), 3)}
+        figures: dict[str, object] = {"rows": n, "raw_onnxruntime_rows_per_s": round(n / raw_s),
+                                       "raw_parallel_rows_per_s": round(n / raw_par_s),
+                                       "warehouse_rows_per_s": round(n / wh_s),
+                                       "warehouse_over_raw": round(statistics.median(rounds), 3),
+                                       "warehouse_over_raw_rounds": rounds,
+                                       "warehouse_over_raw_parallel": round(statistics.median(
+                                           r / w for r, w in zip(raw_par, wh, strict=True)), 3),
+                                       "no_write_rows_per_s": round(n / nw_s),
+                                       "no_write_over_raw": round(statistics.median(
+                                           r / w for r, w in zip(raw, nw, strict=True)), 3)}
+        if no_text:
+            figures["without_text_columns_over_raw"] = round(statistics.median(
+                r / w for r, w in zip(raw, no_text, strict=True)), 3)
+        result[name] = figures
         log.info("%s: %s", name, result[name])
     con.close()
     dbt_s = _dbt_model_seconds(args, scratch)
