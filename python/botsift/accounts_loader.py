@@ -4,10 +4,14 @@ Real exports are messy. This module turns one or more export files plus a mappin
 rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and labels into
 ``raw.ops_reviews``, and accounts for every row it read:
 
-* **Encoding**: each text file is decoded as UTF-8 (a BOM is dropped); if that fails, line
-  by line, each line that is not UTF-8 with the mapping's ``fallback_encoding`` (default
-  ``latin-1``, which never fails, so no byte is lost or turned into U+FFFD). A UTF-8 file
-  with a few latin-1 lines keeps its UTF-8 text.
+* **Files**: a gzip-compressed file is read decompressed (``accounts.csv.gz``); a ``.tsv``
+  file is tab-separated unless the mapping names a delimiter; a Parquet file or zip archive
+  given as text is refused, naming what it is.
+* **Encoding**: a text file with a UTF-16 byte order mark is UTF-16; any other is decoded as
+  UTF-8 (a BOM is dropped); if that fails, line by line, each line that is not UTF-8 with the
+  mapping's ``fallback_encoding`` (default ``latin-1``, which never fails, so no byte is lost
+  or turned into U+FFFD; a fallback that cannot decode a line is an error naming the line).
+  A UTF-8 file with a few latin-1 lines keeps its UTF-8 text.
 * **Booleans**: ``1``/``1.0``/``true``/``t``/``yes``/``y`` are true, ``0``/``0.0``/``false``/
   ``f``/``no``/``n`` and blank are false (exports write false as blank); anything else
   quarantines the row.
@@ -20,7 +24,10 @@ rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and label
   option decides (default true). Times are stored as naive UTC. An unparseable or missing
   ``created_at`` falls back to the snowflake time when the id is a valid snowflake; otherwise
   the row is quarantined. A row whose ``created_at`` is still after its ``exported_at`` is
-  quarantined (``created_after_export``): its age would be negative.
+  quarantined (``created_after_export``): its age would be negative; so is a row exported
+  after the load time (``exported_after_load``), whose labels' review time would follow it.
+  A bare number is not a date (ISO's basic format would read epoch milliseconds
+  ``1420070400000`` as the year 1420), except ``YYYYMMDD``.
 * **Keys**: ``key.strategy: numeric`` uses the key column as the BIGINT account id (it must be
   an integer: ``7.01E+17`` is a spreadsheet-mangled id and is quarantined); ``hash`` derives a
   stable positive BIGINT from the (lower-cased) key text, for exports whose ids are unusable.
@@ -28,7 +35,10 @@ rows of the raw accounts contract (:data:`botsift.schema.RAW_TABLES`), and label
   counted as ``collapsed_duplicates``. Rows with the same key but different labels are all
   quarantined (``conflicting_labels``). Rows with the same key and label but different values
   keep the copy with the latest ``exported_at`` (then the first read); the others are
-  quarantined (``duplicate_key``).
+  quarantined (``duplicate_key``), and the account keeps the label a quarantined copy carried.
+* **Mapping**: a key written twice in the YAML, a name repeated in ``source_columns``, a
+  true/false option written as text, and a default or ``value`` that does not parse as its
+  column's type are refused when the mapping is read, in one line.
 * **Quarantine**: every row that is not loaded and not an exact duplicate is written to
   ``raw.load_quarantine`` with its file, 1-based data row number, reason and the raw row as
   JSON.
@@ -49,6 +59,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -56,7 +67,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -103,8 +114,9 @@ _TWITTER_EPOCH_MS = 1288834974657
 _SNOWFLAKE_MIN = 1 << 32  # ids below this are pre-snowflake sequential ids
 _SLASHED = re.compile(
     r"^\s*(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
-_DIGITS = re.compile(r"^[+-]?\d+$")
-_INT_FLOAT = re.compile(r"^[+-]?\d+\.0*$")
+# ASCII digits only: int() also reads other scripts' digits (Arabic-Indic "٤٤" is 44)
+_DIGITS = re.compile(r"^[+-]?[0-9]+$")
+_INT_FLOAT = re.compile(r"^[+-]?[0-9]+\.0*$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +200,7 @@ def snowflake_time(account_id: int | None) -> datetime | None:
     Snowflake ids (since late 2010) carry milliseconds since the Twitter epoch in their top 41
     bits. Ids below 2**32 are older sequential ids and encode nothing.
     """
-    if account_id is None or account_id < _SNOWFLAKE_MIN:
+    if account_id is None or not _SNOWFLAKE_MIN <= account_id <= _BIGINT_MAX:
         return None
     ms = (account_id >> 22) + _TWITTER_EPOCH_MS
     t = datetime(1970, 1, 1) + timedelta(milliseconds=ms)
@@ -236,9 +248,16 @@ def parse_timestamp(value: Any, *, day_first: bool = True, hint: datetime | None
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return value, False
+    if isinstance(value, date):  # a YAML or Parquet date: midnight
+        return datetime.combine(value, time()), False
     text = str(value).strip().strip('"').strip()
     if text == "":
         return None, False
+    if text.isascii() and text.isdigit() and len(text) != 8:
+        # ISO's basic format would read epoch milliseconds 1420070400000 as 1420-07-04;
+        # only YYYYMMDD is a date written as digits
+        raise ValueError(f"not a timestamp: {value!r} (a bare number: epoch seconds or "
+                         "milliseconds are not read as dates)")
     m = _SLASHED.match(text)
     if m:
         a, b, y = int(m.group(1)), int(m.group(2)), _year(m.group(3))
@@ -346,6 +365,35 @@ def _label_values(values: Any) -> tuple[str, ...]:
     return tuple(str(v).strip().lower() for v in values)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
+                              deep: bool = False) -> dict[Any, Any]:
+    lines: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in lines:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice (lines {lines[key]} and "
+                f"{key_node.start_mark.line + 1}); keep one", key_node.start_mark)
+        lines[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _construct_unique_mapping)
+
+
+def _flag(section: dict[str, Any], name: str, default: bool, where: str) -> bool:
+    """A true/false option; a string such as "false" is refused, not read as true."""
+    value = section.get(name, default)
+    if not isinstance(value, bool):
+        raise BotsiftError(f"{where}: {name} must be true or false, not {value!r}")
+    return value
+
+
 # the shape of each top-level section of a mapping file (scalars are checked where read)
 _SECTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "columns": dict, "key": (dict, str), "defaults": dict, "label": dict,
@@ -382,7 +430,7 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         if not Path(path).is_file():
             raise BotsiftError(f"mapping file {path} not found")
         try:
-            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -419,14 +467,12 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
             if spec.get("transform") not in (None, "length_placeholder"):
                 raise BotsiftError(f"{where}: column {target!r}: unknown transform "
                                    f"{spec['transform']!r} (known: length_placeholder)")
-            for flag in ("day_first", "strip_quotes"):
-                if not isinstance(spec.get(flag, False), bool):
-                    raise BotsiftError(f"{where}: column {target!r}: {flag} must be true or "
-                                       f"false, not {spec[flag]!r}")
-            columns[target] = ColumnSpec(source=spec.get("source"), value=spec.get("value"),
-                                         transform=spec.get("transform"),
-                                         day_first=spec.get("day_first", True),
-                                         strip_quotes=spec.get("strip_quotes", False))
+            columns[target] = ColumnSpec(
+                source=spec.get("source"), value=spec.get("value"), transform=spec.get("transform"),
+                day_first=_flag(spec, "day_first", True, f"{where}: column {target!r}"),
+                strip_quotes=_flag(spec, "strip_quotes", False, f"{where}: column {target!r}"))
+            if columns[target].source is None:
+                _constant(target, columns[target].value, columns[target], where, "value")
         else:
             raise BotsiftError(f"{where}: column {target!r} must be a source name or a mapping")
     key = doc.get("key") or {}
@@ -441,12 +487,17 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     for c in defaults:
         if c not in _MAPPABLE:
             raise BotsiftError(f"{where}: default for unknown column {c!r}")
+        # a default fills the parsed row as is: parse it now, as a value read from the export
+        defaults[c] = _constant(c, defaults[c], ColumnSpec(), where, "default")
     label_files = {str(k): (1 if str(v).lower() in ("1", "bot", "true", "positive") else 0)
                    for k, v in (label.get("files") or {}).items()}
-    header = bool(doc.get("header", True))
-    source_columns = tuple(doc.get("source_columns") or ())
+    header = _flag(doc, "header", True, where)
+    source_columns = tuple(str(c) for c in doc.get("source_columns") or ())
     if not header and not source_columns:
         raise BotsiftError(f"{where}: header: false needs source_columns (the column names in order)")
+    repeated = sorted({c for c in source_columns if source_columns.count(c) > 1})
+    if repeated:
+        raise BotsiftError(f"{where}: source_columns names {', '.join(repeated)} more than once")
     fmt = doc.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise BotsiftError(f"{where}: format must be {_FORMAT_CHOICES}")
@@ -464,7 +515,7 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         columns=columns,
         key_source=str(key["source"]),
         key_strategy=strategy,
-        key_lowercase=bool(key.get("lowercase", True)),
+        key_lowercase=_flag(key, "lowercase", True, f"{where}: key"),
         snowflake_source=doc.get("snowflake_source") or (
             str(key["source"]) if strategy == "numeric" else None),
         header=header,
@@ -504,21 +555,27 @@ def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
     whole file. Returns the text and the encoding used: ``fallback`` when no line holds
     UTF-8 beyond ASCII, else ``"utf-8+latin-1 (3 lines)"`` naming the lines that fell back.
     """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise BotsiftError(f"{name}: starts with a UTF-16 byte order mark but is not valid "
+                               f"UTF-16 (byte {exc.start})") from None
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
     if _ASCII_BYTES.decode(fallback, errors="replace") != _ASCII_BYTES.decode("ascii"):
         log.info("%s is not valid UTF-8; decoding as %s", name, fallback)
-        return raw.decode(fallback), fallback
+        return _decode_fallback(raw, fallback, name, None), fallback
     lines = raw.removeprefix(codecs.BOM_UTF8).split(b"\n")
     text, fell_back, utf8 = [], 0, 0
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         try:
             text.append(line.decode("utf-8"))
             utf8 += not line.isascii()
         except UnicodeDecodeError:
-            text.append(line.decode(fallback))
+            text.append(_decode_fallback(line, fallback, name, number))
             fell_back += 1
     if not utf8:
         log.info("%s is not valid UTF-8; decoding as %s", name, fallback)
@@ -530,12 +587,37 @@ def _decode(raw: bytes, fallback: str, name: str) -> tuple[str, str]:
 _ASCII_BYTES = bytes(range(128))
 
 
+def _decode_fallback(raw: bytes, fallback: str, name: str, line: int | None) -> str:
+    """``raw`` decoded with the mapping's ``fallback_encoding``, or an error naming the place."""
+    try:
+        return raw.decode(fallback)
+    except UnicodeDecodeError as exc:
+        where = f"line {line}" if line is not None else f"byte {exc.start}"
+        raise BotsiftError(f"{name}: {where} is neither UTF-8 nor {fallback} (the mapping's "
+                           "fallback_encoding); set fallback_encoding to the file's encoding "
+                           "(latin-1 reads any byte)") from None
+
+
+# what a file that is not text starts with
+_MAGIC = {b"PAR1": "a Parquet file, not {kind} text: name it .parquet or pass --format parquet",
+          b"PK\x03\x04": "a zip archive, not {kind} text: unzip it first",
+          b"\x1f\x8b": "compressed twice with gzip: decompress it first"}
+
+
+def _suffix(path: Path) -> str:
+    """The file's suffix, ignoring a ``.gz`` after it (``accounts.tsv.gz`` is ``.tsv``)."""
+    suffixes = [x.lower() for x in path.suffixes]
+    if suffixes[-1:] == [".gz"]:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
 def _format_of(path: Path, fmt: str | None) -> str:
     if fmt:
         if fmt not in FORMATS:
             raise BotsiftError(f"unknown format {fmt!r}: use {_FORMAT_CHOICES}")
         return fmt
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".json", ".jsonl", ".ndjson"):
@@ -560,14 +642,28 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
             raise BotsiftError(f"{path}: not a readable Parquet file ({exc})") from None
         return table.to_pylist(), "parquet", table.column_names
     raw = path.read_bytes()
+    if raw.startswith(b"\x1f\x8b"):  # gzip: exports are often shipped compressed
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise BotsiftError(f"{path}: a broken gzip file ({exc})") from None
+    for magic, what in _MAGIC.items():
+        if raw.startswith(magic):
+            raise BotsiftError(f"{path}: is {what.format(kind=kind)}")
     text, encoding = _decode(raw, mapping.fallback_encoding, path.name)
     if kind == "json":
-        stripped = text.lstrip()
         try:
-            if stripped.startswith("["):
+            if text.lstrip().startswith("["):
                 rows = json.loads(text)
             else:
-                rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+                rows = []
+                for number, line in enumerate(text.splitlines(), start=1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as exc:
+                            raise BotsiftError(f"{path}: line {number} is not valid JSON "
+                                               f"({exc.msg} at column {exc.colno})") from None
         except json.JSONDecodeError as exc:
             raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
         if not all(isinstance(r, dict) for r in rows):
@@ -576,7 +672,10 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
     # strict: a stray quote is an error naming its line, not a field that swallows the rows
     # after it; fields up to 64 MiB (the module's default limit, 128 KiB, is a long bio)
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
+    delimiter = mapping.delimiter
+    if _suffix(path) == ".tsv" and delimiter == ",":  # the default: a .tsv file is tab-separated
+        delimiter = "\t"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         records = list(reader)
     except csv.Error as exc:
@@ -585,7 +684,8 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
     if mapping.header:
         if not records:
             raise BotsiftError(f"{path}: empty file (no header row)")
-        names = [n.strip() for n in records[0]]
+        # an unnamed column (a trailing delimiter in the header) gets its position as a name
+        names = [n.strip() or f"column_{i}" for i, n in enumerate(records[0], start=1)]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise BotsiftError(f"{path}: the header names {', '.join(repeated)} more than once; "
@@ -623,7 +723,7 @@ def _expand(paths: Sequence[Path], mapping: AccountMapping) -> list[Path]:
                     found.extend(sorted(p.glob(name)))
             else:
                 found = sorted(q for q in p.iterdir() if q.is_file()
-                               and q.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl"))
+                               and _suffix(q) in (".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl"))
             if not found:
                 raise BotsiftError(f"{p}: no export files found (looked for "
                                    f"{', '.join(mapping.files) or 'csv/tsv/txt/parquet/json'})")
@@ -705,7 +805,9 @@ def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
                              "(spreadsheet-mangled ids like 7.01E+17 cannot be used: key on "
                              "another column with key.strategy: hash)")
         value = int(text)
-        if not 0 < value <= _BIGINT_MAX:
+        if value <= 0:
+            raise ValueError(f"key {mapping.key_source}={text!r} is not a positive id")
+        if value > _BIGINT_MAX:
             raise ValueError(f"key {mapping.key_source}={text!r} is out of BIGINT range")
         return value, str(value)  # 00123 and 123 are one account, in the labels file too
     norm = text.lower() if mapping.key_lowercase else text
@@ -744,10 +846,45 @@ def _clean_text(v: Any, spec: ColumnSpec) -> str | None:
     return text if text.strip() != "" else None
 
 
+_ACCOUNT_TYPES = {f.name: f.type for f in RAW_TABLES["accounts"]}
+
+
+def _parse_value(col: str, raw: Any, spec: ColumnSpec, *, hint: datetime | None = None,
+                 not_after: datetime | None = None) -> tuple[Any, bool]:
+    """One ``raw.accounts`` value from its export value: (value, whether an ambiguous date).
+
+    Raises
+    ------
+    ValueError
+        If the value cannot be read as the column's type.
+    """
+    typ = _ACCOUNT_TYPES[col]
+    if spec.transform == "length_placeholder":
+        n = parse_int(raw)
+        return (None if n is None else "x" * max(n, 0)), False
+    if pa.types.is_timestamp(typ):
+        return parse_timestamp(raw, day_first=spec.day_first, hint=hint, not_after=not_after)
+    if pa.types.is_boolean(typ):
+        return parse_bool(raw), False
+    if pa.types.is_integer(typ):
+        return parse_int(raw), False
+    text = _clean_text(raw, spec)
+    if text is not None and _INVALID_TEXT.search(text):
+        raise ValueError("control or replacement character in text")
+    return text, False
+
+
+def _constant(col: str, raw: Any, spec: ColumnSpec, where: str, what: str) -> Any:
+    """A mapping's constant (a default, a column's value) parsed as ``col``'s type."""
+    try:
+        return _parse_value(col, raw, spec)[0]
+    except ValueError as exc:
+        raise BotsiftError(f"{where}: {what} for {col}: {exc}") from None
+
+
 def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
                snowflake_hint: datetime | None, stats: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": account_id}
-    types = {f.name: f.type for f in RAW_TABLES["accounts"]}
     # the export time first: it bounds the creation time of an ambiguous created_at
     for col in sorted(_MAPPABLE, key=lambda c: c != "exported_at"):
         spec = mapping.columns.get(col)
@@ -758,26 +895,12 @@ def _parse_row(row: _SourceRow, mapping: AccountMapping, account_id: int,
             out[col] = None  # the export has no such column: unknown, whatever the type
             continue
         raw = spec.value if spec.source is None else _source(row.values, spec.source)
-        typ = types[col]
         try:
-            if spec.transform == "length_placeholder":
-                n = parse_int(raw)
-                out[col] = None if n is None else "x" * max(n, 0)
-            elif pa.types.is_timestamp(typ):
-                t, ambiguous = parse_timestamp(
-                    raw, day_first=spec.day_first,
-                    hint=snowflake_hint if col == "created_at" else None,
-                    not_after=out.get("exported_at") if col == "created_at" else None)
-                stats["ambiguous_dates"] += int(ambiguous)
-                out[col] = t
-            elif pa.types.is_boolean(typ):
-                out[col] = parse_bool(raw)
-            elif pa.types.is_integer(typ):
-                out[col] = parse_int(raw)
-            else:
-                out[col] = _clean_text(raw, spec)
-                if out[col] is not None and _INVALID_TEXT.search(out[col]):
-                    raise ValueError("control or replacement character in text")
+            created = col == "created_at"
+            out[col], ambiguous = _parse_value(
+                col, raw, spec, hint=snowflake_hint if created else None,
+                not_after=out.get("exported_at") if created else None)
+            stats["ambiguous_dates"] += int(ambiguous)
         except ValueError as exc:
             raise ValueError(f"{col}: {exc}") from None
     if out["created_at"] is None:
@@ -858,6 +981,10 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
                       if s.source and s.source not in seen_columns})
     for m in missing:
         log.warning("source column %r is not in the export: its column will be null", m)
+    if (seen_columns and labels_file is None and mapping.label_source
+            and mapping.label_source not in seen_columns):
+        raise BotsiftError(f"the label column {mapping.label_source!r} (the mapping's label.source) "
+                           f"is not in the export (columns: {_column_list(seen_columns)})")
     label_override: dict[str, tuple[int, str, int, str]] = {}
     label_quarantine: list[dict[str, Any]] = []
     label_rows = 0
@@ -913,6 +1040,11 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             # no export time: end of the day before the load, so imported reviews (the day
             # after exported_at) are not in the future
             values["exported_at"] = datetime.combine(now.date(), datetime.min.time()) - timedelta(microseconds=1)
+        if values["exported_at"] > now:
+            # an export cannot come from the future; its labels' review time would follow it
+            reject(row, f"exported_after_load: exported_at {values['exported_at']} is after the "
+                        f"load time {now:%Y-%m-%d %H:%M:%S} (UTC)", key)
+            continue
         if values["created_at"] > values["exported_at"]:
             reject(row, f"created_after_export: created_at {values['created_at']} is after "
                         f"exported_at {values['exported_at']}", key)
@@ -947,9 +1079,13 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             reject(row, f"duplicate_key: kept {keep[0].file}:{keep[0].row_number}", key)
         accounts.append(keep[4])
         kept_keys.add(keep[2])
-        if keep[3] is not None:
-            source = label_override[keep[2]][1] if keep[2] in label_override else keep[0].file
-            labels[account_id] = (keep[3], source)
+        # the kept copy's label, else another loadable copy's (labels agree by now): keeping
+        # the latest export must not drop the label an older copy carries
+        labelled_copy = next((c for c in [keep, *copies] if c[3] is not None), None)
+        if labelled_copy is not None and labelled_copy[3] is not None:
+            source = (label_override[keep[2]][1] if keep[2] in label_override
+                      else labelled_copy[0].file)
+            labels[account_id] = (labelled_copy[3], source)
     result = ParsedAccounts(
         mapping=mapping.name, files=[str(f) for f in files], encodings=encodings,
         accounts=accounts, labels=labels, quarantine=quarantine,
@@ -981,7 +1117,6 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
         label_source=mapping.label_source or "label",
         label_positive=mapping.label_positive or ("1", "true", "bot"),
         label_negative=mapping.label_negative or ("0", "false", "human"),
-        delimiter="," if Path(path).suffix.lower() != ".tsv" else "\t",
     )
     records, _, columns = _read_file(Path(path), label_mapping, fmt)
     if not records:

@@ -513,3 +513,136 @@ def test_format_names_the_exports_format_not_the_labels_files(tmp_path: Path) ->
     s = load_accounts([tmp_path / "a.export"], tmp_path / "wh.duckdb", fmt="json",
                       labels_file=tmp_path / "labels.csv", now=NOW)
     assert (s.rows_loaded, s.bots) == (1, 1)
+
+
+# ------------------------------------------------------------------ found by an input audit
+@pytest.mark.parametrize(("text", "match"), [
+    ("key: {source: id}\ndefaults: {verified: perhaps}\n", "default for verified: not a boolean: 'perhaps'"),
+    ("key: {source: id}\ndefaults: {followers_count: 1.5}\n", "default for followers_count: not an integer: 1.5"),
+    ("key: {source: id}\ncolumns: {verified: {value: perhaps}}\n", "value for verified: not a boolean"),
+    ("key: {source: id}\ncolumns:\n  screen_name: handle\n  screen_name: id\n",
+     r"'screen_name' is given twice \(lines 3 and 4\)"),
+    ("key: {source: id}\nheader: false\nsource_columns: [id, created_at, id]\n",
+     "source_columns names id more than once"),
+    ("key: {source: id}\nheader: 'false'\nsource_columns: [id]\n", "header must be true or false, not 'false'"),
+    ("key: {source: id, lowercase: 'no'}\n", "key: lowercase must be true or false, not 'no'"),
+])
+def test_bad_mapping_constants_and_repeats_raise_one_line(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "m.yml"
+    p.write_text(text)
+    with pytest.raises(BotsiftError, match=match) as info:
+        load_mapping(p)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_mapping_defaults_are_parsed_as_their_columns(tmp_path: Path) -> None:
+    p = tmp_path / "m.yml"
+    # YAML reads 2016-01-01 as a date and 5 as a number: both become the column's type
+    p.write_text("key: {source: id}\ncolumns: {created_at: created_at}\n"
+                 "defaults: {exported_at: 2016-01-01, region: 5, verified: 'yes'}\n")
+    m = load_mapping(p)
+    assert m.defaults == {"exported_at": datetime(2016, 1, 1), "region": "5", "verified": True}
+    (tmp_path / "a.csv").write_text("id,created_at\n1,2015-01-01\n")
+    s = load_accounts([tmp_path / "a.csv"], tmp_path / "wh.duckdb", mapping=m, now=NOW)
+    assert s.rows_loaded == 1
+    assert query_rows(tmp_path / "wh.duckdb", "select exported_at, region, verified from raw.accounts") == [
+        (datetime(2016, 1, 1), "5", True)]
+
+
+def test_a_fallback_encoding_that_cannot_decode_a_line_is_one_error(tmp_path: Path) -> None:
+    p = tmp_path / "m.yml"
+    p.write_text("key: {source: id}\nfallback_encoding: ascii\n")
+    f = tmp_path / "a.csv"
+    f.write_bytes(b"id,created_at,screen_name\n1,2015-01-01,caf\xe9\n")
+    with pytest.raises(BotsiftError, match=r"a.csv: line 2 is neither UTF-8 nor ascii"):
+        parse_accounts([f], load_mapping(p))
+    p.write_text("key: {source: id}\nfallback_encoding: utf-32\n")  # not ASCII-compatible
+    with pytest.raises(BotsiftError, match=r"a.csv: byte \d+ is neither UTF-8 nor utf-32"):
+        parse_accounts([f], load_mapping(p))
+
+
+def test_an_export_from_the_future_is_quarantined_and_other_labels_survive(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("id,created_at,exported_at,label\n1,2015-01-01,9999-12-31,1\n"
+                 "2,2015-01-01,2016-01-01,0\n3,2015-01-01,2016-01-01,1\n")
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\ncolumns: {created_at: created_at, exported_at: exported_at}\n"
+                 "label: {source: label}\n")
+    wh = tmp_path / "wh.duckdb"
+    s = load_accounts([f], wh, mapping=load_mapping(m), now=NOW)
+    assert (s.rows_loaded, s.rows_quarantined, s.bots, s.humans) == (2, 1, 1, 1)
+    assert query_rows(wh, "select reason from raw.load_quarantine") == [
+        ("exported_after_load: exported_at 9999-12-31 00:00:00 is after the load time "
+         "2026-01-15 12:00:00 (UTC)",)]
+    assert query_rows(wh, "select distinct reviewed_at from raw.ops_reviews") == [(datetime(2016, 1, 2),)]
+
+
+def test_epoch_numbers_huge_snowflakes_and_non_ascii_digits_are_not_read(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="a bare number"):
+        parse_timestamp("1420070400000")
+    with pytest.raises(ValueError, match="a bare number"):
+        parse_timestamp(1420070400)
+    assert parse_timestamp("20150101") == (datetime(2015, 1, 1), False)  # ISO basic date
+    assert snowflake_time(10**32) is None
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: screen_name, strategy: hash}\nsnowflake_source: twid\n"
+                 "columns: {created_at: created_at, followers_count: followers}\n")
+    f = tmp_path / "a.csv"
+    f.write_text("screen_name,twid,created_at,followers\nalice,99999999999999999999999999999999,,1\n"
+                 "bob,1,2015-01-01,\u0664\u0664\n")
+    parsed = parse_accounts([f], load_mapping(m), now=NOW)
+    assert sorted(q["reason"] for q in parsed.quarantine) == [
+        "unparseable created_at: missing and the id encodes no creation time",
+        "unparseable followers_count: not an integer: '\u0664\u0664'"]
+
+
+def test_a_label_on_an_older_copy_survives_keeping_the_latest(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("id,created_at,exported_at,label\n4,2015-01-01,2016-01-01,1\n"
+                 "4,2015-01-01,2016-02-01,\n")
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\ncolumns: {created_at: created_at, exported_at: exported_at}\n"
+                 "label: {source: label}\n")
+    parsed = parse_accounts([f], load_mapping(m), now=NOW)
+    assert [a["exported_at"] for a in parsed.accounts] == [datetime(2016, 2, 1)]
+    assert parsed.labels == {4: (1, "a.csv")}
+    assert [q["reason"] for q in parsed.quarantine] == ["duplicate_key: kept a.csv:2"]
+
+
+def test_a_label_column_missing_from_the_export_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("id,created_at\n1,2015-01-01\n")
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\ncolumns: {created_at: created_at}\nlabel: {source: nolabelcol}\n")
+    with pytest.raises(BotsiftError, match=r"label column 'nolabelcol' .* is not in the export "
+                                           r"\(columns: created_at, id\)"):
+        parse_accounts([f], load_mapping(m), now=NOW)
+
+
+def test_gzip_utf16_tsv_and_unnamed_columns_are_read(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"id,created_at\n1,2015-01-01\n"))
+    (tmp_path / "b.csv").write_bytes("id,created_at,screen_name\n2,2015-01-01,Jos\u00e9\n".encode("utf-16"))
+    (tmp_path / "c.tsv").write_text("id\tcreated_at\n3\t2015-01-01\n")
+    (tmp_path / "d.csv").write_text("id,created_at,,\n4,2015-01-01,,\n")
+    parsed = parse_accounts([tmp_path], load_mapping(None), now=NOW)
+    assert sorted(a["id"] for a in parsed.accounts) == [1, 2, 3, 4]
+    assert parsed.encodings["b.csv"] == "utf-16" and parsed.quarantine == []
+    assert [a["screen_name"] for a in parsed.accounts if a["id"] == 2] == ["Jos\u00e9"]
+
+
+def test_binary_files_and_broken_json_lines_name_the_problem(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": [1]}), tmp_path / "p.csv")
+    with pytest.raises(BotsiftError, match="p.csv: is a Parquet file, not csv text: name it .parquet"):
+        parse_accounts([tmp_path / "p.csv"], load_mapping(None))
+    (tmp_path / "j.jsonl").write_text('{"id": 1}\n{"id": 2,}\n')
+    with pytest.raises(BotsiftError, match=r"j.jsonl: line 2 is not valid JSON"):
+        parse_accounts([tmp_path / "j.jsonl"], load_mapping(None))
+    (tmp_path / "z.csv").write_text("id,created_at\n0,2015-01-01\n-5,2015-01-01\n")
+    parsed = parse_accounts([tmp_path / "z.csv"], load_mapping(None), now=NOW)
+    assert [q["reason"] for q in parsed.quarantine] == [
+        "bad_key: key id='0' is not a positive id", "bad_key: key id='-5' is not a positive id"]
