@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -293,18 +294,27 @@ def _holding(reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) ->
     return pa.RecordBatchReader.from_batches(reader.schema, gen())
 
 
-def dbt_score_model(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
+def dbt_score_model(con: duckdb.DuckDBPyConnection,
+                    features: Callable[[], duckdb.DuckDBPyRelation], *,
                     this: str | None, batch_size: int | str | None,
                     backfill_days: int | str | None,
                     workers: int | str | None = None) -> duckdb.DuckDBPyRelation:
     """Entry point of the ``ml_bot_scores`` dbt model: :func:`score_relation`.
 
-    A :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as
+    ``features`` returns the feature relation (the model's ``dbt.ref``, called here so a
+    feature table that was never built is reported like every other cause). A
+    :class:`BotsiftError` is re-raised with tracebacks switched off, so dbt reports it as
     one line naming the cause (dbt formats the model's exception with ``traceback``, which
     honours ``sys.tracebacklimit``; the build is failing at that point anyway).
     """
     try:
-        return score_relation(con, features, this=this, batch_size=int(batch_size or 65_536),
+        try:
+            relation = features()
+        except duckdb.CatalogException:
+            raise BotsiftError(
+                "the feature table fct_account_features is not built: run `dbt build --selector "
+                "features` (or a plain `dbt build`) before scoring") from None
+        return score_relation(con, relation, this=this, batch_size=int(batch_size or 65_536),
                               backfill_days=int(backfill_days or 1),
                               workers=int(workers or 0))
     except BotsiftError as exc:

@@ -11,7 +11,10 @@ def model(dbt, session):
     batch_size = dbt.config.get("batch_size")
     backfill_days = dbt.config.get("backfill_days")
     workers = dbt.config.get("workers")
-    features = dbt.ref("fct_account_features")
+    def features():
+        # called inside the package, so a feature table never built fails in one line
+        # (a def, not a lambda: dbt finds refs in a function body, not in a lambda)
+        return dbt.ref("fct_account_features")
 
     from botsift.scoring_model import dbt_score_model
 

@@ -291,6 +291,17 @@ def test_feature_column_dropped_or_retyped_fails_the_build(scored: dict[str, Pat
     _fails_naming(out, rc, needle)
 
 
+def test_scoring_before_the_features_are_built_fails_with_a_clear_error(
+        scored: dict[str, Path]) -> None:
+    wh = _copy(scored, "no_features")
+    con = duckdb.connect(str(wh))
+    con.execute("drop table marts.fct_account_features")
+    con.close()
+    rc, out = dbt(["build", "--select", "ml_bot_scores"], wh, scored["artifacts"], scored["target"])
+    _fails_naming(out, rc, "the feature table fct_account_features is not built: run `dbt build")
+    assert "CatalogException" not in out and "Traceback" not in out, out[-3000:]
+
+
 def test_no_active_model_fails_with_a_clear_error(scored: dict[str, Path]) -> None:
     wh = _copy(scored, "retired")
     con = duckdb.connect(str(wh))

@@ -189,9 +189,12 @@ def test_dbt_score_model_reraises_user_errors_as_one_line(tmp_path, monkeypatch)
     _register(tmp_path, wh, "v1", 0)  # registered, not promoted
     con = duckdb.connect(str(wh))
     with pytest.raises(BotsiftError, match="no active model") as info:
-        dbt_score_model(con, _features(con), this=None, batch_size="8", backfill_days="1")
+        dbt_score_model(con, lambda: _features(con), this=None, batch_size="8", backfill_days="1")
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert sys.tracebacklimit == 0  # dbt prints the message without the stack
+    with pytest.raises(BotsiftError, match="fct_account_features is not built"):
+        dbt_score_model(con, lambda: con.table("marts.no_such_table"), this=None,
+                        batch_size="8", backfill_days="1")
     con.close()
 
 
