@@ -76,7 +76,7 @@ import pyarrow as pa
 import yaml  # type: ignore[import-untyped]
 
 from botsift.errors import BotsiftError
-from botsift.project import connect_warehouse
+from botsift.project import connect_warehouse, warn_if_built
 from botsift.schema import RAW_SCHEMA, RAW_TABLES, raw_ddl
 
 __all__ = [
@@ -1260,10 +1260,20 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
         qcols = ", ".join(f"{f.name} {'BIGINT' if f.type == pa.int64() else 'TIMESTAMP' if pa.types.is_timestamp(f.type) else 'VARCHAR'}"
                           for f in _quarantine_schema())
         con.execute(f"create table if not exists {RAW_SCHEMA}.{QUARANTINE_TABLE} ({qcols})")
+        simulated = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = '_simulation'",
+            [RAW_SCHEMA]).fetchall()[0][0]
+        if simulated and not replace:
+            raise BotsiftError(
+                f"warehouse {warehouse} holds a simulation (raw._simulation): loading real accounts "
+                "would mix them with simulated accounts and events; pass --replace to empty its raw "
+                "tables first, or set BOTSIFT_WAREHOUSE to a new file")
         con.execute("begin transaction")
         if replace:
             for table in (*RAW_TABLES, QUARANTINE_TABLE):
                 con.execute(f"delete from {RAW_SCHEMA}.{table}")
+            for table in ("_simulation", "_simulation_truth"):  # no longer describes the data
+                con.execute(f"drop table if exists {RAW_SCHEMA}.{table}")
         acc = pa.Table.from_pylist([{**a, "_loaded_at": now} for a in parsed.accounts],
                                    schema=RAW_TABLES["accounts"])
         con.register("_new_accounts", acc)
@@ -1292,6 +1302,8 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
                 f"{quarantined} quarantine rows, collapsed {parsed.collapsed_duplicates}, "
                 f"applied {parsed.label_rows_applied} label rows; rolled back")
         con.execute("commit")
+        if replace:
+            warn_if_built(con, "botsift load-accounts --replace")
     finally:
         con.close()
     reasons: dict[str, int] = {}

@@ -84,6 +84,29 @@ def _outcomes(path: Path, summary: DemoSummary) -> None:
         con.close()
 
 
+def _refuse_unless_simulated(wh: Path) -> None:
+    """Refuse to delete a warehouse the simulator did not write (BOTSIFT_WAREHOUSE may name
+    any file: the demo must not remove a user's data).
+
+    Raises
+    ------
+    BotsiftError
+        If ``wh`` is not a DuckDB file holding ``raw._simulation``.
+    """
+    from botsift.errors import BotsiftError
+
+    con = connect_warehouse(wh, read_only=True)  # one line if locked or not a warehouse
+    try:
+        simulated = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
+                                "and table_name = '_simulation'").fetchall()[0][0]
+    finally:
+        con.close()
+    if not simulated:
+        raise BotsiftError(f"{wh} is not a demo warehouse (it holds no raw._simulation) and the "
+                           "demo starts from an empty one: set BOTSIFT_WAREHOUSE to a new file, "
+                           "or remove this one yourself")
+
+
 def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSummary:
     """Simulate, build, train, register, promote, score, check; return a summary.
 
@@ -102,6 +125,7 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSu
     wh = warehouse_path(root)
     t0 = time.perf_counter()
     if wh.exists():
+        _refuse_unless_simulated(wh)
         log.info("removing the previous demo warehouse %s", wh)
         wh.unlink()
         wal = wh.with_name(wh.name + ".wal")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = ["project_dir", "warehouse_path", "artifacts_dir", "expectations_dir", "dbt_env",
-           "run_dbt", "connect_warehouse"]
+           "run_dbt", "connect_warehouse", "warn_if_built"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,22 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
             "this again") from None
     except duckdb.Error as exc:
         raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
+
+
+def warn_if_built(con: duckdb.DuckDBPyConnection, action: str) -> bool:
+    """Warn when ``action`` replaced the raw tables of a warehouse dbt has already built.
+
+    The incremental models (``fct_account_features``, ``ml_bot_scores``) keep what earlier
+    builds wrote, so after the raw data is replaced only a full refresh rebuilds them from
+    it. Returns whether the warning was given.
+    """
+    built = con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
+                        "and table_name = 'fct_account_features'").fetchall()[0][0]
+    if built:
+        log.warning("%s replaced the raw tables of a warehouse dbt has built: run `dbt build "
+                    "--full-refresh` next (a plain `dbt build` keeps the previous data in the "
+                    "incremental models fct_account_features and ml_bot_scores)", action)
+    return bool(built)
 
 
 def artifacts_dir(root: Path | None = None) -> Path:

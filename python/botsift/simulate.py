@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from botsift import SEED_MAX
 from botsift.errors import BotsiftError
-from botsift.project import connect_warehouse
+from botsift.project import connect_warehouse, warn_if_built
 from botsift.schema import (
     INTERACTION_ACTIONS,
     LOGIN_RESULTS,
@@ -1079,6 +1079,7 @@ def simulate_platform(config: SimulationConfig, warehouse: Path) -> dict[str, in
         _write_accounts(con, pop, config, config.days, loaded)
         _save_config(con, config)
         counts = _counts(con)
+        warn_if_built(con, "botsift simulate")
     log.info("wrote %s", counts)
     return counts
 

@@ -118,6 +118,23 @@ def test_a_seed_out_of_range_is_refused_before_anything_runs(tmp_path, command, 
     assert "Traceback" not in res.output and not (tmp_path / "wh.duckdb").exists()
 
 
+def test_demo_does_not_delete_a_warehouse_it_did_not_simulate(tmp_path):
+    import duckdb
+
+    wh = tmp_path / "mine.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create table precious as select 1 as x")
+    con.close()
+    res = runner.invoke(cli.app, ["demo", "--accounts", "100"],
+                        env={"BOTSIFT_WAREHOUSE": str(wh), "COLUMNS": "400"})
+    assert res.exit_code == 1, res.output
+    assert f"{wh} is not a demo warehouse (it holds no raw._simulation)" in res.output, res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("select x from precious").fetchall() == [(1,)]
+    con.close()
+
+
 @pytest.mark.parametrize("start", ["2026-13-45", "yesterday"])
 def test_simulate_names_a_bad_start_date(tmp_path, start):
     wh = tmp_path / "wh.duckdb"

@@ -646,3 +646,31 @@ def test_binary_files_and_broken_json_lines_name_the_problem(tmp_path: Path) -> 
     parsed = parse_accounts([tmp_path / "z.csv"], load_mapping(None), now=NOW)
     assert [q["reason"] for q in parsed.quarantine] == [
         "bad_key: key id='0' is not a positive id", "bad_key: key id='-5' is not a positive id"]
+
+
+def test_real_accounts_are_not_mixed_into_a_simulation(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                                       ) -> None:
+    import duckdb
+
+    from botsift.simulate import SimulationConfig, simulate_platform
+
+    wh = tmp_path / "wh.duckdb"
+    simulate_platform(SimulationConfig(n_accounts=200, days=3, seed=1), wh)
+    (tmp_path / "a.csv").write_text("id,created_at\n1,2015-01-01\n")
+    with pytest.raises(BotsiftError, match=r"holds a simulation \(raw._simulation\): loading real "
+                                           "accounts would mix them .* pass --replace"):
+        load_accounts([tmp_path / "a.csv"], wh, now=NOW)
+    assert query_rows(wh, "select count(*) > 100 from raw.accounts") == [(True,)]
+    # a warehouse dbt built from the simulation: --replace empties it and says to rebuild fully
+    con = duckdb.connect(str(wh))
+    con.execute("create schema marts; create table marts.fct_account_features as select 1 as x")
+    con.close()
+    s = load_accounts([tmp_path / "a.csv"], wh, now=NOW, replace=True)
+    assert s.rows_loaded == 1
+    assert query_rows(wh, "select count(*) from raw.accounts union all select count(*) from raw.posts "
+                      "union all select count(*) from duckdb_tables() where table_name like '_simulation%'"
+                      ) == [(1,), (0,), (0,)]
+    assert "run `dbt build --full-refresh` next" in caplog.text
+    caplog.clear()
+    simulate_platform(SimulationConfig(n_accounts=200, days=3, seed=1), wh)
+    assert "botsift simulate replaced the raw tables of a warehouse dbt has built" in caplog.text
