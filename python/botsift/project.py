@@ -85,6 +85,11 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
     elif not warehouse.is_file():
         raise BotsiftError(f"warehouse {warehouse} not found: run `botsift simulate` (or "
                            "`botsift load-accounts`) and `dbt build` first, or set BOTSIFT_WAREHOUSE")
+    if warehouse.is_file() and warehouse.stat().st_size >= 12:
+        with warehouse.open("rb") as f:
+            if f.read(12)[8:] != b"DUCK":  # DuckDB's magic bytes; DuckDB would open a CSV too
+                raise BotsiftError(f"{warehouse} is not a DuckDB warehouse file: set "
+                                   "BOTSIFT_WAREHOUSE (or --warehouse) to the .duckdb file")
     try:
         return duckdb.connect(str(warehouse), read_only=read_only)
     except duckdb.IOException as exc:

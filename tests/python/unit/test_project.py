@@ -88,8 +88,14 @@ def test_connect_warehouse_needs_the_file_unless_told_to_create_it(tmp_path: Pat
     assert con.execute("select 42").fetchall() == [(42,)]
     con.close()
     path.write_bytes(b"not a duckdb file" * 512)
-    with pytest.raises(BotsiftError, match="cannot open warehouse"):
+    with pytest.raises(BotsiftError, match="wh.duckdb is not a DuckDB warehouse file"):
         connect_warehouse(path, read_only=True)
+    # DuckDB itself opens an existing CSV as a database of its own (an empty warehouse)
+    csv = tmp_path / "accounts.csv"
+    csv.write_text("id,created_at\n1,2015-01-01\n")
+    for read_only in (True, False):
+        with pytest.raises(BotsiftError, match="accounts.csv is not a DuckDB warehouse file"):
+            connect_warehouse(csv, read_only=read_only)
 
 
 REPO = Path(__file__).resolve().parents[3]
