@@ -36,10 +36,16 @@ def _iso_date(text: str, option: str) -> date:
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def _main(verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Debug logging, Great Expectations' INFO messages included.")] = False,
+          ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    if not verbose:
+        # about 220 INFO lines per context (decorator registration, datasource loading)
+        # would bury the summary of train, retrain and demo
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 @app.command()

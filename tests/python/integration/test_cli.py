@@ -148,3 +148,19 @@ def test_score_check_refuses_a_negative_tolerance(tmp_path):
     res = runner.invoke(cli.app, ["score", "--check", "--atol", "-1"],
                         env={"BOTSIFT_WAREHOUSE": str(tmp_path / "wh.duckdb")})
     assert res.exit_code == 1 and "atol -1 must be 0 or more" in res.output, res.output
+
+
+def test_great_expectations_info_lines_are_kept_out_unless_verbose(tmp_path):
+    import logging
+
+    gx_log = logging.getLogger("great_expectations")
+    env = {"BOTSIFT_WAREHOUSE": str(tmp_path / "missing.duckdb"), "COLUMNS": "200"}
+    try:
+        for args, level in ((["models", "list"], logging.WARNING),
+                            (["--verbose", "models", "list"], logging.NOTSET)):
+            gx_log.setLevel(logging.NOTSET)
+            res = runner.invoke(cli.app, args, env=env)
+            assert res.exit_code == 1 and "not found" in res.output, res.output
+            assert gx_log.level == level, args
+    finally:
+        gx_log.setLevel(logging.NOTSET)
