@@ -131,6 +131,11 @@ def load_accounts_command(
                    labels_file=labels, replace=replace)
     for line in summary.lines():
         console.print(line, highlight=False)
+    if summary.rows_read and not summary.rows_loaded:
+        # a scheduled load that loaded nothing must not look like a success
+        _run(_fail, f"no account loaded: of {summary.rows_read:,} rows read, "
+                    f"{summary.rows_quarantined:,} were quarantined (reasons above and in "
+                    "raw.load_quarantine)")
 
 
 @app.command("export-raw")

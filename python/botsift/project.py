@@ -80,6 +80,9 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
     import duckdb
 
     warehouse = Path(warehouse)
+    if warehouse.is_dir():
+        raise BotsiftError(f"warehouse {warehouse} is a folder: set BOTSIFT_WAREHOUSE (or "
+                           "--warehouse) to a .duckdb file, e.g. warehouse/botsift.duckdb")
     if create and not read_only:
         warehouse.parent.mkdir(parents=True, exist_ok=True)
     elif not warehouse.is_file():

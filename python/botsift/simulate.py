@@ -1124,7 +1124,8 @@ def extend_simulation(warehouse: Path, days: int) -> dict[str, int]:
                                "run `botsift simulate` first")
         text, done = row
         cfg = replace(SimulationConfig.from_json(text), days=done + days)
-        log.info("extending simulation in %s by %d days (days %d-%d)", warehouse, days, done,
+        log.info("extending simulation in %s by %d day%s (days %d-%d)", warehouse, days,
+                 "" if days == 1 else "s", done,
                  done + days - 1)
         pop = _population(cfg)
         _write_days(con, pop, cfg, range(done, done + days), loaded)

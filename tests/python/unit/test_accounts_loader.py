@@ -426,6 +426,14 @@ def test_cli_load_accounts(messy: tuple[Path, Path], tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["load-accounts", str(csv_path), "--preset", "nope",
                                    "--warehouse", str(wh)])
     assert res.exit_code == 1 and "unknown preset" in res.output and "Traceback" not in res.output
+    # a load that loads nothing fails (a scheduler must not see success), after its summary
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,created_at\nx,2015-01-01\n2,not a date\n")
+    res = CliRunner().invoke(app, ["load-accounts", str(bad), "--warehouse", str(tmp_path / "b.duckdb")],
+                             env={"COLUMNS": "300"})
+    assert res.exit_code == 1, res.output
+    assert "rows read 2 = loaded 0 + quarantined 2" in res.output
+    assert "error: no account loaded: of 2 rows read, 2 were quarantined" in res.output
 
 
 def test_an_id_labelled_both_ways_gets_no_label_when_one_copy_fails_another_rule(

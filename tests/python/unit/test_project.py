@@ -90,6 +90,8 @@ def test_connect_warehouse_needs_the_file_unless_told_to_create_it(tmp_path: Pat
     path.write_bytes(b"not a duckdb file" * 512)
     with pytest.raises(BotsiftError, match="wh.duckdb is not a DuckDB warehouse file"):
         connect_warehouse(path, read_only=True)
+    with pytest.raises(BotsiftError, match="is a folder: set BOTSIFT_WAREHOUSE"):
+        connect_warehouse(tmp_path, create=True)
     # DuckDB itself opens an existing CSV as a database of its own (an empty warehouse)
     csv = tmp_path / "accounts.csv"
     csv.write_text("id,created_at\n1,2015-01-01\n")
