@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -35,6 +36,17 @@ def _iso_date(text: str, option: str) -> date:
         raise BotsiftError(f"{option} {text!r} is not a date YYYY-MM-DD: {exc}") from None
 
 
+WarehouseOption = Annotated[Path | None, typer.Option(
+    help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")]
+
+
+def _use_warehouse(warehouse: Path | None) -> None:
+    """``--warehouse`` of a command: BOTSIFT_WAREHOUSE for this run (the dbt builds some
+    commands start read it too)."""
+    if warehouse is not None:
+        os.environ["BOTSIFT_WAREHOUSE"] = str(warehouse.resolve())
+
+
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Debug logging, Great Expectations' INFO messages included.")] = False,
@@ -58,7 +70,7 @@ def simulate(
     drift_day: Annotated[int, typer.Option(help="Day index a new bot family appears; -1 for none.")] = 21,
     biased_region: Annotated[str | None, typer.Option(help="Region whose humans look more bot-like (fairness test).")] = None,
     extend_days: Annotated[int, typer.Option(help="Append this many further days to an existing simulation.")] = 0,
-    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Simulate a social platform and write its raw tables into the warehouse."""
     from botsift.project import warehouse_path
@@ -83,8 +95,10 @@ def demo(
     accounts: Annotated[int, typer.Option(help="Number of simulated accounts.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 42,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Simulate a small platform and run the whole pipeline end to end."""
+    _use_warehouse(warehouse)
     from rich.table import Table
 
     from botsift.demo import BI_QUERY, run_demo
@@ -118,7 +132,7 @@ def load_accounts_command(
     preset: Annotated[str | None, typer.Option(help="A shipped mapping: cresci-2015, caverlee-2011, kaggle-2017.")] = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="Separate labels file: the key column and a label column.")] = None,
     replace: Annotated[bool, typer.Option(help="Empty every raw table first.")] = False,
-    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Load an account export into raw.accounts (and labels into raw.ops_reviews)."""
     from botsift.accounts_loader import load_accounts, load_mapping
@@ -141,7 +155,7 @@ def load_accounts_command(
 @app.command("export-raw")
 def export_raw_command(
     out_dir: Annotated[Path, typer.Argument(help="Folder for <table>.parquet, one per raw table.")],
-    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: BOTSIFT_WAREHOUSE or warehouse/botsift.duckdb).")] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Write the raw tables of the DuckDB warehouse to Parquet (for `botsift spark-load`)."""
     from botsift.project import warehouse_path
@@ -248,8 +262,10 @@ def _fail(message: str) -> None:
 def score(
     check: Annotated[bool, typer.Option("--check", help="Compare the warehouse's latest scores with scikit-learn.")] = False,
     atol: Annotated[float, typer.Option(help="Largest allowed absolute difference.")] = 1e-5,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Scoring runs inside `dbt build`; `score --check` verifies it end to end."""
+    _use_warehouse(warehouse)
     if not check:
         console.print("scores are written by `dbt build` (model ml_bot_scores); "
                       "use `botsift score --check` to verify them against scikit-learn")
@@ -270,8 +286,10 @@ def score(
 @app.command("feature-report")
 def feature_report(
     source: Annotated[str, typer.Option(help="labels: labelled training examples; truth: simulator ground truth.")] = "labels",
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Print, per feature, bots vs humans: medians and univariate ROC AUC."""
+    _use_warehouse(warehouse)
     from rich.table import Table
 
     from botsift.feature_report import feature_separation
@@ -296,8 +314,10 @@ def train(
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed: same seed, same model.")] = 0,
     label_source: Annotated[list[str] | None, typer.Option(help="Train only on rows with this label_source (repeatable).")] = None,
     min_region_positives: Annotated[int, typer.Option(help="Positive train rows a region needs for its own model.")] = 200,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Train, evaluate and register a model version (status candidate)."""
+    _use_warehouse(warehouse)
     from botsift.manifest import load_manifest
     from botsift.project import artifacts_dir, expectations_dir, project_dir, warehouse_path
     from botsift.train import train_models
@@ -332,8 +352,10 @@ def retrain(
     recall_target: Annotated[float, typer.Option(help="Recall the review threshold must reach on validation.")] = 0.90,
     per_region: Annotated[bool, typer.Option("--per-region/--no-per-region", help="Also train per-region models.")] = True,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 0,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Train on today's labels and run the new version in shadow; --decide promotes or retires it."""
+    _use_warehouse(warehouse)
     from botsift.project import artifacts_dir, expectations_dir, project_dir, warehouse_path
 
     root = _run(project_dir)
@@ -387,8 +409,10 @@ def robustness(
     split: Annotated[str, typer.Option(help="Split of ml_training_examples to perturb.")] = "test",
     relative_step: Annotated[float, typer.Option(help="Relative step for continuous features (0.05 = +-5%).")] = 0.05,
     count_step: Annotated[float, typer.Option(help="Step for integer-valued features.")] = 1.0,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Perturb each feature slightly; write score changes and decision flips to marts.ml_model_robustness."""
+    _use_warehouse(warehouse)
     from rich.table import Table
 
     from botsift.robustness import ROBUSTNESS_TABLE, run_robustness
@@ -420,8 +444,9 @@ def _warehouse() -> Path:
 
 
 @models_app.command("list")
-def models_list() -> None:
+def models_list(warehouse: WarehouseOption = None) -> None:
     """List registered model versions and their status per segment."""
+    _use_warehouse(warehouse)
     from rich.table import Table
 
     from botsift.registry import list_versions
@@ -443,8 +468,10 @@ def models_list() -> None:
 def models_promote(
     version: Annotated[str, typer.Argument(help="Model version to promote.")],
     shadow: Annotated[bool, typer.Option("--shadow", help="Promote to shadow (scored, not acted on).")] = False,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Make a version active (or shadow) for all its segments."""
+    _use_warehouse(warehouse)
     from botsift.registry import promote
 
     to = "shadow" if shadow else "active"
@@ -456,8 +483,10 @@ def models_promote(
 @models_app.command("retire")
 def models_retire(
     version: Annotated[str, typer.Argument(help="Candidate or shadow version to retire.")],
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Retire a candidate or shadow version (an active one: promote another or roll back)."""
+    _use_warehouse(warehouse)
     from botsift.registry import retire
 
     _run(retire, _warehouse(), version, reason="retired by hand")
@@ -465,8 +494,9 @@ def models_retire(
 
 
 @models_app.command("rollback")
-def models_rollback() -> None:
+def models_rollback(warehouse: WarehouseOption = None) -> None:
     """Re-activate the previously active version and retire the current one."""
+    _use_warehouse(warehouse)
     from botsift.registry import rollback
 
     version = _run(rollback, _warehouse())

@@ -164,3 +164,17 @@ def test_great_expectations_info_lines_are_kept_out_unless_verbose(tmp_path):
             assert gx_log.level == level, args
     finally:
         gx_log.setLevel(logging.NOTSET)
+
+
+@pytest.mark.parametrize("command", [["train"], ["retrain", "--decide"], ["score", "--check"],
+                                     ["feature-report"], ["robustness"], ["models", "list"],
+                                     ["models", "promote", "v1"], ["models", "retire", "v1"],
+                                     ["models", "rollback"]])
+def test_every_warehouse_command_takes_warehouse(tmp_path, command):
+    wh = tmp_path / "elsewhere" / "wh.duckdb"
+    # the env names another warehouse: --warehouse wins
+    res = runner.invoke(cli.app, [*command, "--warehouse", str(wh)],
+                        env={"BOTSIFT_WAREHOUSE": str(tmp_path / "other.duckdb"), "COLUMNS": "300"})
+    assert res.exit_code == 1, res.output
+    assert f"warehouse {wh} not found" in res.output, res.output
+    assert "Traceback" not in res.output
