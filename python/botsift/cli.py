@@ -254,6 +254,16 @@ def evaluate(
     console.print(f"saved {target}", highlight=False)
 
 
+def _built_warehouse(wh: Path) -> Path:
+    """``wh``, checked to exist before the dbt manifest is read: a mistyped warehouse is the
+    error to report first."""
+    if not wh.is_file():
+        from botsift.project import connect_warehouse
+
+        _run(connect_warehouse, wh, read_only=True)  # raises the one-line "not found"
+    return wh
+
+
 def _fail(message: str) -> None:
     raise BotsiftError(message)
 
@@ -296,7 +306,8 @@ def feature_report(
     from botsift.project import project_dir, warehouse_path
 
     root = _run(project_dir)
-    rows, n_bots, n_humans = _run(feature_separation, warehouse_path(root), root, source=source)
+    rows, n_bots, n_humans = _run(feature_separation, _built_warehouse(warehouse_path(root)), root,
+                                  source=source)
     table = Table(title=f"Feature separation ({source}: {n_bots:,} bots, {n_humans:,} humans)")
     for col in ("feature", "median bots", "median humans", "ROC AUC", "separation", "null share"):
         table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=True)
@@ -323,7 +334,7 @@ def train(
     from botsift.train import train_models
 
     root = _run(project_dir)
-    result = _run(train_models, warehouse_path(root), _run(load_manifest, root),
+    result = _run(train_models, _built_warehouse(warehouse_path(root)), _run(load_manifest, root),
                   artifacts_dir(root), precision_target=precision_target,
                   recall_target=recall_target, per_region=per_region, seed=seed,
                   label_sources=label_source or None,
