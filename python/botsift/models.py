@@ -278,7 +278,9 @@ def cv_folds(y: np.ndarray, groups: np.ndarray, n_splits: int,
     g_label = is_bot_group.astype(int)
     if g_label.sum() < n_splits:
         raise BotsiftError(f"train split has {int(g_label.sum())} positive groups; "
-                           f"{n_splits}-fold grouped CV needs at least {n_splits}")
+                           f"{n_splits}-fold grouped CV needs at least {n_splits} (a group is a "
+                           "labelled bot or botnet cluster: label more bots, or simulate more "
+                           "accounts or days)")
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     fold_of_group = np.empty(len(size), dtype=int)
     for k, (_, te) in enumerate(cv.split(np.zeros(len(size)), g_label)):
