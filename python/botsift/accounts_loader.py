@@ -76,7 +76,7 @@ import pyarrow as pa
 import yaml  # type: ignore[import-untyped]
 
 from botsift.errors import BotsiftError
-from botsift.project import connect_warehouse, warn_if_built
+from botsift.project import connect_warehouse, table_exists, warn_if_built
 from botsift.schema import RAW_SCHEMA, RAW_TABLES, raw_ddl
 
 __all__ = [
@@ -386,6 +386,11 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _construct_unique_mapping)
 
 
+def _repeated(names: Sequence[str]) -> list[str]:
+    """The names that occur more than once, sorted (a header's, or ``source_columns``)."""
+    return sorted({n for n in names if names.count(n) > 1})
+
+
 def _flag(section: dict[str, Any], name: str, default: bool, where: str) -> bool:
     """A true/false option; a string such as "false" is refused, not read as true."""
     value = section.get(name, default)
@@ -495,7 +500,7 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     source_columns = tuple(str(c) for c in doc.get("source_columns") or ())
     if not header and not source_columns:
         raise BotsiftError(f"{where}: header: false needs source_columns (the column names in order)")
-    repeated = sorted({c for c in source_columns if source_columns.count(c) > 1})
+    repeated = _repeated(source_columns)
     if repeated:
         raise BotsiftError(f"{where}: source_columns names {', '.join(repeated)} more than once")
     fmt = doc.get("format")
@@ -652,20 +657,14 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
             raise BotsiftError(f"{path}: is {what.format(kind=kind)}")
     text, encoding = _decode(raw, mapping.fallback_encoding, path.name)
     if kind == "json":
-        try:
-            if text.lstrip().startswith("["):
+        if text.lstrip().startswith("["):
+            try:
                 rows = json.loads(text)
-            else:
-                rows = []
-                for number, line in enumerate(text.splitlines(), start=1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as exc:
-                            raise BotsiftError(f"{path}: line {number} is not valid JSON "
-                                               f"({exc.msg} at column {exc.colno})") from None
-        except json.JSONDecodeError as exc:
-            raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
+            except json.JSONDecodeError as exc:
+                raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
+        else:
+            rows = [_json_line(path, number, line)
+                    for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if not all(isinstance(r, dict) for r in rows):
             raise BotsiftError(f"{path}: expected JSON objects, one per account")
         return rows, encoding, list(dict.fromkeys(k for r in rows for k in r))
@@ -686,7 +685,7 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
             raise BotsiftError(f"{path}: empty file (no header row)")
         # an unnamed column (a trailing delimiter in the header) gets its position as a name
         names = [n.strip() or f"column_{i}" for i, n in enumerate(records[0], start=1)]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = _repeated(names)
         if repeated:
             raise BotsiftError(f"{path}: the header names {', '.join(repeated)} more than once; "
                                "rename the columns so each value has one name")
@@ -705,6 +704,15 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
             row["__expected_width__"] = len(names)
         out.append(row)
     return out, encoding, names
+
+
+def _json_line(path: Path, number: int, line: str) -> Any:
+    """One line of a JSON-lines file, or an error naming the line."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BotsiftError(f"{path}: line {number} is not valid JSON ({exc.msg} at column "
+                           f"{exc.colno})") from None
 
 
 def _column_list(columns: Iterable[str]) -> str:
@@ -1260,10 +1268,7 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
         qcols = ", ".join(f"{f.name} {'BIGINT' if f.type == pa.int64() else 'TIMESTAMP' if pa.types.is_timestamp(f.type) else 'VARCHAR'}"
                           for f in _quarantine_schema())
         con.execute(f"create table if not exists {RAW_SCHEMA}.{QUARANTINE_TABLE} ({qcols})")
-        simulated = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = '_simulation'",
-            [RAW_SCHEMA]).fetchall()[0][0]
-        if simulated and not replace:
+        if table_exists(con, RAW_SCHEMA, "_simulation") and not replace:
             raise BotsiftError(
                 f"warehouse {warehouse} holds a simulation (raw._simulation): loading real accounts "
                 "would mix them with simulated accounts and events; pass --replace to empty its raw "

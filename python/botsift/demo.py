@@ -12,6 +12,7 @@ from botsift.project import (
     expectations_dir,
     project_dir,
     run_dbt,
+    table_exists,
     warehouse_path,
 )
 
@@ -72,9 +73,7 @@ def _outcomes(path: Path, summary: DemoSummary) -> None:
                 [summary.model_version]).fetchall()[0][0]
             if row is not None:
                 summary.labelled_precision[decision] = float(row)
-            has_truth = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
-                                    "and table_name = '_simulation_truth'").fetchall()[0][0]
-            if has_truth:
+            if table_exists(con, "raw", "_simulation_truth"):
                 row = con.execute(
                     f"select avg(cast(t.is_bot as integer)) from (select account_id {latest} and {flagged}) s "
                     "join raw._simulation_truth t using (account_id)", [summary.model_version]).fetchall()[0][0]
@@ -97,8 +96,7 @@ def _refuse_unless_simulated(wh: Path) -> None:
 
     con = connect_warehouse(wh, read_only=True)  # one line if locked or not a warehouse
     try:
-        simulated = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
-                                "and table_name = '_simulation'").fetchall()[0][0]
+        simulated = table_exists(con, "raw", "_simulation")
     finally:
         con.close()
     if not simulated:

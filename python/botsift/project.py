@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = ["project_dir", "warehouse_path", "artifacts_dir", "expectations_dir", "dbt_env",
-           "run_dbt", "connect_warehouse", "warn_if_built"]
+           "run_dbt", "connect_warehouse", "table_exists", "warn_if_built"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,13 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
         raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the warehouse on ``con`` has the table ``schema.table``."""
+    return bool(con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema, table]).fetchall()[0][0])
+
+
 def warn_if_built(con: duckdb.DuckDBPyConnection, action: str) -> bool:
     """Warn when ``action`` replaced the raw tables of a warehouse dbt has already built.
 
@@ -116,13 +123,12 @@ def warn_if_built(con: duckdb.DuckDBPyConnection, action: str) -> bool:
     builds wrote, so after the raw data is replaced only a full refresh rebuilds them from
     it. Returns whether the warning was given.
     """
-    built = con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
-                        "and table_name = 'fct_account_features'").fetchall()[0][0]
+    built = table_exists(con, "marts", "fct_account_features")
     if built:
         log.warning("%s replaced the raw tables of a warehouse dbt has built: run `dbt build "
                     "--full-refresh` next (a plain `dbt build` keeps the previous data in the "
                     "incremental models fct_account_features and ml_bot_scores)", action)
-    return bool(built)
+    return built
 
 
 def artifacts_dir(root: Path | None = None) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 from botsift import registry
 from botsift.errors import BotsiftError
-from botsift.project import connect_warehouse, run_dbt
+from botsift.project import connect_warehouse, run_dbt, table_exists
 from botsift.train import TrainingResult, train_models
 
 __all__ = ["SHADOW_OUTCOMES", "ShadowDay", "ShadowReview", "deployed_version", "review_shadow",
@@ -165,9 +165,7 @@ def _judged_days(warehouse: Path, shadow: str, active: str) -> tuple[list[Shadow
     """The shadow's judged days against ``active``, and how many compared it with another."""
     con = connect_warehouse(warehouse, read_only=True)
     try:
-        exists = con.execute("select count(*) from duckdb_tables() where schema_name = "
-                             "'monitoring' and table_name = 'mon_shadow_outcomes'").fetchall()
-        if not exists[0][0]:
+        if not table_exists(con, "monitoring", "mon_shadow_outcomes"):
             raise BotsiftError(f"{SHADOW_OUTCOMES} does not exist: run a refresh (dbt build) so "
                                "the shadow is scored and compared")
         rows = con.execute(

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from botsift.errors import BotsiftError
+from botsift.project import table_exists
 from botsift.scoring import (
     DECISIONS,
     SCORE_SCHEMA,
@@ -46,12 +47,6 @@ _NO_MODEL = ("no model registered yet: ml_bot_scores stays empty until `botsift 
              "`botsift models promote VERSION`")
 
 
-def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-        [schema, table]).fetchall()[0][0])
-
-
 def deployed_models(con: duckdb.DuckDBPyConnection, statuses: tuple[str, ...] = ("active", "shadow"),
                     ) -> list[DeployedModel]:
     """Return the deployed (active, and shadow if any) models from the warehouse registry.
@@ -65,7 +60,7 @@ def deployed_models(con: duckdb.DuckDBPyConnection, statuses: tuple[str, ...] = 
         If versions are registered but none is active (all retired or rolled back: a
         refresh must not silently stop scoring).
     """
-    if not _relation_exists(con, "registry", "model_versions"):
+    if not table_exists(con, "registry", "model_versions"):
         return []
     if not con.execute(f"select count(*) from {REGISTRY_TABLE}").fetchall()[0][0]:
         return []

@@ -45,7 +45,7 @@ from botsift.models import (
     tune_family,
 )
 from botsift.prior import balanced_sample_weight, correct_probability, odds_factor
-from botsift.project import connect_warehouse
+from botsift.project import connect_warehouse, table_exists
 from botsift.thresholds import Thresholds, check_targets, select_thresholds
 
 __all__ = ["TrainingResult", "train_models", "new_model_version", "uninformative_features"]
@@ -543,9 +543,7 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
 
     con = connect_warehouse(warehouse)
     try:
-        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
-                             "and table_name = 'fct_account_features'").fetchall()[0][0]
-        if not exists:
+        if not table_exists(con, "marts", "fct_account_features"):
             log.warning("marts.fct_account_features not found: no drift reference or GX suite "
                         "for %s (drift monitoring stays empty for it)", version)
             return
