@@ -768,6 +768,7 @@ class ParsedAccounts:
     ambiguous_dates: int = 0
     snowflake_fallbacks: int = 0
     missing_columns: list[str] = field(default_factory=list)
+    labels_overridden: int = 0
 
     def reconcile(self) -> None:
         """Check rows read = loaded + quarantined + collapsed duplicates (+ applied label rows).
@@ -1011,6 +1012,7 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
     parsed: list[tuple[_SourceRow, int, str, int | None, dict[str, Any]]] = []
     seen: set[tuple[str, int | None]] = set()
     labelled: dict[str, dict[str, int]] = {}  # key -> {file:row: label}
+    overridden: set[str] = set()  # keys whose export label the labels file contradicts
     collapsed = 0
     for row in rows:
         if row.values.get("__blank__"):
@@ -1031,6 +1033,8 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             reject(row, f"bad_label: {exc}", key)
             continue
         if key in label_override:
+            if label is not None and label != label_override[key][0]:
+                overridden.add(key)  # the labels file wins; the summary counts the changes
             label = label_override[key][0]
         if label is not None:  # every labelled copy counts, also one quarantined below
             labelled.setdefault(key, {}).setdefault(f"{row.file}:{row.row_number}", label)
@@ -1100,7 +1104,7 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
         rows_read=len(rows), collapsed_duplicates=collapsed,
         label_rows_read=label_rows,
         ambiguous_dates=stats["ambiguous_dates"], snowflake_fallbacks=stats["snowflake_fallbacks"],
-        missing_columns=missing,
+        missing_columns=missing, labels_overridden=len(overridden & kept_keys),
     )
     for key, (_, source, row_number, raw_row) in label_override.items():
         if key in kept_keys:
@@ -1199,6 +1203,7 @@ class LoadSummary:
     missing_columns: list[str]
     quarantine_reasons: dict[str, int]
     warehouse: str
+    labels_overridden: int = 0
 
     def lines(self) -> list[str]:
         """The summary as printable lines."""
@@ -1209,7 +1214,9 @@ class LoadSummary:
             f"{self.rows_quarantined:,} + collapsed duplicates {self.collapsed_duplicates:,}"
             + (f" + label rows applied {self.label_rows_applied:,} (of {self.label_rows_read:,} "
                "label rows read)" if self.label_rows_read else ""),
-            f"labels {self.labels_loaded:,} (bots {self.bots:,}, humans {self.humans:,}) -> raw.ops_reviews",
+            f"labels {self.labels_loaded:,} (bots {self.bots:,}, humans {self.humans:,}) -> raw.ops_reviews"
+            + (f"; the labels file changed {self.labels_overridden:,} label(s) the export gave"
+               if self.labels_overridden else ""),
             f"ambiguous dates resolved {self.ambiguous_dates:,}; created_at from snowflake id "
             f"{self.snowflake_fallbacks:,}",
         ]
@@ -1325,7 +1332,7 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
         label_rows_applied=parsed.label_rows_applied, labels_loaded=len(reviews),
         bots=bots, humans=len(parsed.labels) - bots, ambiguous_dates=parsed.ambiguous_dates,
         snowflake_fallbacks=parsed.snowflake_fallbacks, missing_columns=parsed.missing_columns,
-        quarantine_reasons=reasons, warehouse=str(warehouse),
+        quarantine_reasons=reasons, warehouse=str(warehouse), labels_overridden=parsed.labels_overridden,
     )
     for line in summary.lines():
         log.info(line)

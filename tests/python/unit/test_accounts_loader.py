@@ -682,3 +682,18 @@ def test_real_accounts_are_not_mixed_into_a_simulation(tmp_path: Path, caplog: p
     caplog.clear()
     simulate_platform(SimulationConfig(n_accounts=200, days=3, seed=1), wh)
     assert "botsift simulate replaced the raw tables of a warehouse dbt has built" in caplog.text
+
+
+def test_a_labels_file_that_contradicts_the_export_wins_and_is_counted(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,created_at,kind\n1,2015-01-01,bot\n2,2015-01-01,human\n"
+                                    "3,2015-01-01,\n")
+    (tmp_path / "mapping.yml").write_text(
+        "key: {source: id}\ncolumns: {created_at: created_at}\n"
+        "label: {source: kind, positive: [bot], negative: [human]}\n")
+    (tmp_path / "labels.csv").write_text("id,kind\n1,human\n2,human\n3,bot\n")
+    s = load_accounts([tmp_path / "a.csv"], tmp_path / "wh.duckdb",
+                      mapping=load_mapping(tmp_path / "mapping.yml"),
+                      labels_file=tmp_path / "labels.csv", now=NOW)
+    # account 1 changed bot -> human; 2 agreed; 3 had no export label
+    assert (s.bots, s.humans, s.labels_overridden) == (1, 2, 1)
+    assert "the labels file changed 1 label(s) the export gave" in "\n".join(s.lines())
