@@ -85,6 +85,9 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
             raise BotsiftError("no model registry in this warehouse: train and promote a model") from None
         if not models:
             raise BotsiftError("no active model: promote one with `botsift models promote VERSION`")
+        # the registry rows as scoring reads them: one active version, each row agreeing
+        # with its card (the same one-line errors the build gives)
+        deployed = deployed_models(con, statuses=("active",))
         version = models[0][0]
         try:
             as_of = con.execute(
@@ -102,8 +105,8 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
         columns = dict(con.execute(
             "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
             "and table_name = 'fct_account_features'").fetchall())
-        for deployed in deployed_models(con, statuses=("active",)):
-            check_feature_columns(columns, deployed, "marts.fct_account_features")
+        for model in deployed:
+            check_feature_columns(columns, model, "marts.fct_account_features")
         cols = ", ".join(f'f."{c}"' for c in features)
         frame: pd.DataFrame = con.execute(
             f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "

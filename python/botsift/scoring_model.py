@@ -72,17 +72,55 @@ def deployed_models(con: duckdb.DuckDBPyConnection, statuses: tuple[str, ...] = 
         raise BotsiftError(
             "no active model in registry.model_versions: promote one "
             "(botsift models promote VERSION) or build without scoring (dbt build --selector training)")
-    models = []
-    for version, segment, status, path, sha, action, review, card_json in rows:
-        card: dict[str, Any] = json.loads(card_json) if isinstance(card_json, str) else dict(card_json)
-        features = list(card["features"])
-        types = card.get("feature_types") or {}
-        models.append(DeployedModel(
-            model_version=version, segment=segment, status=status, onnx_path=Path(path),
-            onnx_sha256=sha, features=features, feature_types=dict(types),
-            action_threshold=float(action), review_threshold=float(review),
-            explain=card.get("explain")))
-    return models
+    by_status: dict[str, set[str]] = {}
+    for version, _, status, *_ in rows:
+        by_status.setdefault(status, set()).add(version)
+    for status, versions in sorted(by_status.items()):
+        if len(versions) > 1:
+            # promote and rollback keep one version per status; two mean a hand edit, and
+            # scoring both would let the last row decide which one the queue shows
+            raise BotsiftError(
+                f"registry.model_versions has {len(versions)} {status} versions "
+                f"({', '.join(sorted(versions))}): one is allowed; fix the registry with "
+                "`botsift models promote VERSION` or `botsift models rollback`")
+    return [_deployed(*row) for row in rows]
+
+
+def _deployed(version: str, segment: str, status: str, path: str | None, sha: str | None,
+              action: float | None, review: float | None, card_json: Any) -> DeployedModel:
+    """One registry row as a :class:`DeployedModel`, checked against its model card.
+
+    The card is what training wrote and evaluated; the row's copies of its sha256 and
+    thresholds are what scoring uses. A row edited by hand (a threshold changed, another
+    version's file) would otherwise be scored silently under this version's name.
+    """
+    where = f"registry row {version}/{segment}"
+    card: dict[str, Any] = json.loads(card_json) if isinstance(card_json, str) else dict(card_json or {})
+    features = card.get("features")
+    if not isinstance(features, list) or not features:
+        raise BotsiftError(f"{where}: its model card has no feature list; re-register the version")
+    if path is None or sha is None or action is None or review is None:
+        empty = [n for n, v in (("onnx_path", path), ("onnx_sha256", sha),
+                                ("action_threshold", action), ("review_threshold", review)) if v is None]
+        raise BotsiftError(f"{where}: {', '.join(empty)} is null; re-register the version")
+    thresholds = card.get("thresholds") or {}
+    edited = [(name, value, want) for name, value, want in (
+        ("onnx_sha256", sha, card.get("onnx_sha256", sha)),
+        ("action_threshold", action, thresholds.get("action", action)),
+        ("review_threshold", review, thresholds.get("review", review)),
+        ("model_version", version, card.get("model_version", version)),
+    ) if want != value]
+    if edited:
+        name, value, want = edited[0]
+        raise BotsiftError(
+            f"{where}: {name} {value} differs from its model card's {want}: the registry was "
+            "edited by hand; restore the card's value, or train and register a new version")
+    return DeployedModel(
+        model_version=version, segment=segment, status=status, onnx_path=Path(path),
+        onnx_sha256=sha, features=[str(f) for f in features],
+        feature_types=dict(card.get("feature_types") or {}),
+        action_threshold=float(action), review_threshold=float(review),
+        explain=card.get("explain"))
 
 
 def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, this: str | None,

@@ -90,6 +90,25 @@ def test_deployed_models_empty_registry_then_active_and_shadow(tmp_path):
     assert (models[0].action_threshold, models[0].review_threshold) == (0.9, 0.5)
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    # two active versions: one per status is allowed, or the last row picks the queue's
+    ("status = 'active'", "has 2 active versions \\(v1, v2\\): one is allowed"),
+    ("action_threshold = null", "v2/global: action_threshold is null"),
+    ("card = json_object('model_version', 'v2')", "v2/global: its model card has no feature list"),
+    ("action_threshold = 0.42", "action_threshold 0.42 differs from its model card's 0.9"),
+    ("onnx_sha256 = (select onnx_sha256 from registry.model_versions where model_version = 'v1')",
+     "v2/global: onnx_sha256 .* differs from its model card's"),
+])
+def test_a_registry_row_edited_by_hand_is_one_line_error(tmp_path, edit, message):
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    _register(tmp_path, wh, "v2", 1, status="shadow")
+    con = duckdb.connect(str(wh))
+    con.execute(f"update registry.model_versions set {edit} where model_version = 'v2'")
+    with pytest.raises(BotsiftError, match=message):
+        deployed_models(con)
+
+
 def _v1_active(tmp_path):
     """A feature table (:func:`_features`) and the deployed models of a registry with v1 active."""
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
