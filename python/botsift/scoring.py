@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -286,7 +286,8 @@ def feature_union(models: Sequence[DeployedModel]) -> list[str]:
 
 
 def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedModel],
-                  scored_at: datetime, *, workers: int | None = None) -> Iterator[pa.RecordBatch]:
+                  scored_at: datetime, *, workers: int | None = None,
+                  dates: Mapping[str, Sequence[str]] | None = None) -> Iterator[pa.RecordBatch]:
     """Score each feature batch with every deployed model; yield score batches in input order.
 
     Each row is scored by its region's model when one is deployed for that status, else by
@@ -297,6 +298,10 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
     ``workers`` batches (None or 0: one per core) are scored at a time on a thread pool, each
     on one onnxruntime thread; at most ``workers + 1`` batches are in flight, so memory stays
     bounded by the batch size.
+
+    ``dates`` maps a model version to the as-of dates (ISO strings) it scores: its status
+    scores only the rows of those dates (a new shadow backfills dates the active version
+    does not re-score). A version not in it, or None, scores every row.
 
     Routing is checked and every model loaded (and verified) when this is called, before the
     first batch is read, so a deployment that cannot score fails at once.
@@ -310,12 +315,20 @@ def score_batches(batches: Iterator[pa.RecordBatch], models: Sequence[DeployedMo
     for m in models:
         m.session()  # load (and verify) before the workers share it
     ts = pa.scalar(scored_at, type=pa.timestamp("us")).value
-    plan = [(status, [m for seg, m in segs.items() if seg != "global"] + [segs["global"]])
+    every = {d for ds in (dates or {}).values() for d in ds}
+
+    def rows_of(version: str) -> np.ndarray | None:
+        # None: every row the reader brings (the version scores the union of the dates)
+        own = set((dates or {}).get(version, every))
+        return None if own >= every else np.array(sorted(own), dtype="datetime64[D]")
+
+    plan = [(status, [m for seg, m in segs.items() if seg != "global"] + [segs["global"]],
+             rows_of(segs["global"].model_version))
             for status, segs in routes.items()]
     return _scored(batches, plan, ts, workers or default_workers())
 
 
-def _scored(batches: Iterator[pa.RecordBatch], plan: list[tuple[str, list[DeployedModel]]],
+def _scored(batches: Iterator[pa.RecordBatch], plan: list[_Plan],
             ts: int, workers: int) -> Iterator[pa.RecordBatch]:
     """The batches of :func:`score_batches`, ``workers`` at a time, in input order."""
     nonempty = (b for b in batches if b.num_rows)
@@ -336,14 +349,26 @@ def _scored(batches: Iterator[pa.RecordBatch], plan: list[tuple[str, list[Deploy
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel]]],
-                 ts: int) -> list[pa.RecordBatch]:
+# (status, its models: regions first, global last, the as-of dates it scores or None for all)
+_Plan = tuple[str, list[DeployedModel], np.ndarray | None]
+
+
+def _score_batch(full: pa.RecordBatch, plan: list[_Plan], ts: int) -> list[pa.RecordBatch]:
     """One score batch per deployment status for one feature batch."""
-    n = batch.num_rows
-    matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per distinct feature list
-    regions = batch.column("region")
+    # one matrix per distinct (rows, feature list): every status scores every row unless a
+    # status is limited to some dates (a shadow's backfill)
+    matrices: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
     out = []
-    for status, ordered in plan:
+    for status, ordered, only in plan:
+        batch, rows_key = full, ""
+        if only is not None:
+            keep = np.isin(full.column("as_of_date").to_numpy(zero_copy_only=False).astype("datetime64[D]"), only)
+            if not keep.any():
+                continue
+            if not keep.all():
+                batch, rows_key = full.filter(pa.array(keep)), status
+        n = batch.num_rows
+        regions = batch.column("region")
         prob = np.empty(n, dtype=np.float32)
         model_idx = np.zeros(n, dtype=np.int16)
         decision = np.zeros(n, dtype=np.int8)
@@ -356,7 +381,7 @@ def _score_batch(batch: pa.RecordBatch, plan: list[tuple[str, list[DeployedModel
                 pc.equal(regions, model.segment), False).to_numpy(zero_copy_only=False) & rest)
             if not mask.any():
                 continue
-            key = tuple(model.features)
+            key = (rows_key, tuple(model.features))
             if key not in matrices:
                 matrices[key] = feature_matrix(batch, model.features)
             matrix = matrices[key]
@@ -416,14 +441,15 @@ def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.
 
 def score_reader(reader: pa.RecordBatchReader, models: Sequence[DeployedModel],
                  scored_at: datetime, *, prefetch: bool = True,
-                 workers: int | None = None) -> pa.RecordBatchReader:
+                 workers: int | None = None,
+                 dates: Mapping[str, Sequence[str]] | None = None) -> pa.RecordBatchReader:
     """Wrap a feature batch reader into a lazily computed score batch reader.
 
     With ``prefetch``, the next feature batches are read on a thread while the current ones
-    are scored; ``workers`` as in :func:`score_batches`.
+    are scored; ``workers`` and ``dates`` as in :func:`score_batches`.
     """
     source: Iterator[pa.RecordBatch] = iter(reader)
     if prefetch:
         source = _prefetch(source)
     return pa.RecordBatchReader.from_batches(
-        SCORE_SCHEMA, score_batches(source, models, scored_at, workers=workers))
+        SCORE_SCHEMA, score_batches(source, models, scored_at, workers=workers, dates=dates))

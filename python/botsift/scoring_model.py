@@ -124,52 +124,81 @@ def _deployed(version: str, segment: str, status: str, path: str | None, sha: st
 
 
 def dates_to_score(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, this: str | None,
-                   models: list[DeployedModel], backfill_days: int) -> list[str]:
-    """Pick the as-of dates this run scores.
+                   models: list[DeployedModel], backfill_days: int) -> dict[str, list[str]]:
+    """Pick the as-of dates each deployed version scores in this run.
 
-    A first build scores the last ``backfill_days`` snapshots (so monitoring has a history);
-    an incremental run scores every snapshot newer than the newest the table holds, however
-    many refreshes were skipped, and re-scores that newest one (idempotent: same rows replace
-    the same keys): ``fct_account_features`` computes its previous latest date again on each
-    refresh (that day may have been loaded in part), so its scores follow. A version that has
-    not scored up to there (a new shadow, a version rolled back to) also scores the dates of
-    the last ``backfill_days`` from the last one it scored (all of them when it scored none).
+    A first build (or a score table still empty) scores the last ``backfill_days`` snapshots
+    with every version, so monitoring has a history. After that every version scores the
+    snapshots newer than the newest the table holds, however many refreshes were skipped, and
+    re-scores that newest one (``fct_account_features`` computes its previous latest date again
+    on each refresh: that day may have been loaded in part). A shadow version that has not
+    scored up to there (a new shadow) also scores the last ``backfill_days`` dates from the
+    last one it scored (all of them when it scored none), to be compared with the active one.
+
+    An active version never backfills: the version in force on a past date is the active one
+    that scored it when it was current (``active_versions_in_force``), so a promotion, a
+    rollback or a new shadow must not re-score history as active.
+
+    Returns
+    -------
+    dict
+        Model version to its sorted dates (ISO strings); a version with nothing to score maps
+        to an empty list.
     """
     all_dates = sorted(r[0] for r in features.project("as_of_date").distinct().fetchall())
+    versions = {m.model_version: m.status for m in models}
     if not all_dates:
-        return []
+        return {v: [] for v in versions}
     latest = all_dates[-1]
     backfill = all_dates[-max(1, backfill_days):]
-    if this is None:
-        return [str(d) for d in backfill]
-    wanted = {latest}
-    newest = con.execute(f"select max(as_of_date) from {this}").fetchall()[0][0]
-    if newest is not None:
-        # bounded by the table, not by backfill_days: dates a skipped refresh left (or a
-        # backfill window shorter than the gap) would otherwise never be scored
-        wanted.update(d for d in all_dates if d >= newest)
-    for m in models:
-        done = con.execute(f"select max(as_of_date) from {this} where model_version = ?",
-                           [m.model_version]).fetchall()[0][0]
-        wanted.update(d for d in backfill if done is None or d >= done)
-    return [str(d) for d in sorted(wanted)]
+    newest = None if this is None else con.execute(f"select max(as_of_date) from {this}").fetchall()[0][0]
+    if newest is None:
+        return {v: [str(d) for d in backfill] for v in versions}
+    # bounded by the table, not by backfill_days: dates a skipped refresh left (or a backfill
+    # window shorter than the gap) would otherwise never be scored
+    current = {latest, *(d for d in all_dates if d >= newest)}
+    out = {}
+    for version, status in versions.items():
+        wanted = set(current)
+        if status != "active":
+            done = con.execute(f"select max(as_of_date) from {this} where model_version = ?",
+                               [version]).fetchall()[0][0]
+            wanted.update(d for d in backfill if done is None or d >= done)
+        out[version] = [str(d) for d in sorted(wanted)]
+    return out
 
 
 def _plan(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, this: str | None,
-          backfill_days: int) -> tuple[list[DeployedModel], list[str], str]:
-    """The deployed models (checked against the feature columns), the dates to score, and the
-    columns to read (``account_id``, ``as_of_date``, ``region`` and every model's features)."""
+          backfill_days: int) -> tuple[list[DeployedModel], dict[str, list[str]], str]:
+    """The deployed models (checked against the feature columns), each version's dates to
+    score, and the columns to read (``account_id``, ``as_of_date``, ``region`` and every
+    model's features)."""
     models = deployed_models(con)
     if not models:
-        return [], [], ""
+        return [], {}, ""
     columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
     for m in models:
         check_feature_columns(columns, m, "fct_account_features")
     dates = dates_to_score(con, features, this, models, backfill_days)
     cols = ", ".join(f'"{c}"' for c in ["account_id", "as_of_date", "region", *feature_union(models)])
-    log.info("scoring %d snapshot date(s) with %s", len(dates),
-             ", ".join(f"{m.model_version}/{m.segment}/{m.status}" for m in models))
+    log.info("scoring %s", "; ".join(
+        f"{m.model_version}/{m.segment}/{m.status}: {len(dates[m.model_version])} date(s)" for m in models))
     return models, dates, cols
+
+
+def _union(dates: dict[str, list[str]]) -> list[str]:
+    return sorted({d for ds in dates.values() for d in ds})
+
+
+def _delete_rescored(con: duckdb.DuckDBPyConnection, this: str, dates: dict[str, list[str]]) -> None:
+    """Delete each version's rows of the dates it re-scores, in the model's transaction.
+
+    Whole (version, date) slices, not matching keys: an account that left a recomputed
+    snapshot must lose its old score too, or the table would keep a row no feature row backs.
+    """
+    for version, ds in dates.items():
+        if ds:
+            con.execute(f"delete from {this} where model_version = ? and {_date_filter(ds)}", [version])
 
 
 def _naive_utc(at: datetime | None) -> datetime:
@@ -185,10 +214,10 @@ def _date_filter(dates: list[str]) -> str:
 
 
 def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime,
-            workers: int | None) -> pa.RecordBatchReader:
+            workers: int | None, dates: dict[str, list[str]]) -> pa.RecordBatchReader:
     fail_after = int(os.environ.get("BOTSIFT_FAIL_AFTER_BATCHES", "0") or 0)
     # routes, loads and verifies every model now: a bad file fails before any row is written
-    out = score_reader(reader, models, scored_at, workers=workers)
+    out = score_reader(reader, models, scored_at, workers=workers, dates=dates)
     if fail_after:
         out = _failing(out, fail_after)
     return out
@@ -228,8 +257,8 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     if not models:
         log.warning(_NO_MODEL)
         return pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(()))
-    reader = features.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
-    return _scores(reader, models, _naive_utc(scored_at), workers)
+    reader = features.filter(_date_filter(_union(dates))).project(cols).to_arrow_reader(batch_size)
+    return _scores(reader, models, _naive_utc(scored_at), workers, dates)
 
 
 def coded_domains(features: duckdb.DuckDBPyRelation, dates: list[str],
@@ -291,7 +320,8 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     The relation is on ``con`` (dbt writes it there, in the model's transaction); the feature
     rows stream through a cursor of their own, so reading and writing do not share a
     connection. On an incremental run the score table's ENUMs are first widened to this
-    run's values (:func:`widen_coded_columns`, in the same transaction).
+    run's values (:func:`widen_coded_columns`) and each version's rows of the dates it
+    re-scores are deleted (:func:`_delete_rescored`), in the same transaction; dbt appends.
     """
     models, dates, cols = _plan(con, features, this, backfill_days)
     if not models:
@@ -299,12 +329,13 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         return con.from_arrow(pa.RecordBatchReader.from_batches(SCORE_SCHEMA, iter(())))
     read = con.cursor()
     source = read.sql(features.sql_query())
-    domains = coded_domains(source, dates, models)
+    domains = coded_domains(source, _union(dates), models)
     if this is not None:
         domains = widen_coded_columns(con, this, domains)
-    reader = source.filter(_date_filter(dates)).project(cols).to_arrow_reader(batch_size)
+        _delete_rescored(con, this, dates)
+    reader = source.filter(_date_filter(_union(dates))).project(cols).to_arrow_reader(batch_size)
     scored_at = _naive_utc(scored_at)
-    scores = _scores(reader, models, scored_at, workers)
+    scores = _scores(reader, models, scored_at, workers, dates)
 
     def column(name: str) -> str:
         if name in CODED_COLUMNS:

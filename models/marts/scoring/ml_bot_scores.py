@@ -3,10 +3,12 @@ def model(dbt, session):
 
     Thin adapter over botsift.scoring_model.score_snapshot, where the logic and its tests live.
     """
+    # append: the package deletes each version's rows of the dates it re-scores first, in
+    # this model's transaction (whole dates, so an account that left a recomputed snapshot
+    # loses its old score too); uniqueness is the unique_combination test's
     dbt.config(
         materialized="incremental",
-        unique_key=["account_id", "as_of_date", "model_version"],
-        incremental_strategy="delete+insert",
+        incremental_strategy="append",
     )
     batch_size = dbt.config.get("batch_size")
     backfill_days = dbt.config.get("backfill_days")

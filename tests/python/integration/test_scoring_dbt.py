@@ -353,9 +353,13 @@ def test_after_a_promotion_one_version_per_date_is_in_force(scored: dict[str, Pa
             f"where as_of_date = date '{latest}' and deployment_status = 'active' group by all").fetchall())
         per_date = con.execute("select as_of_date, count(distinct model_version), count(*) "
                                "from marts.fct_bot_scores where is_in_force group by all").fetchall()
+        before = con.execute("select distinct model_version from marts.fct_bot_scores "
+                             f"where is_in_force and as_of_date < date '{latest}'").fetchall()
     # the previous version's rows stay as history, marked active but no longer in force
     assert rows == {f"{newer.model_version}:true": n_accounts, f"{scored['version']}:false": n_accounts}
     assert all(versions == 1 for _, versions, _ in per_date)
+    # the new active version scores from now on: the dates the previous one decided stay its
+    assert len(per_date) > 1 and before == [(str(scored["version"]),)]
 
 
 def test_score_check_matches_scikit_learn(scored: dict[str, Path]) -> None:

@@ -122,18 +122,20 @@ def _v1_active(tmp_path):
 
 def test_dates_to_score_backfill_then_only_newer_plus_latest(tmp_path):
     con, features, models = _v1_active(tmp_path)
-    assert dates_to_score(con, features, None, models, backfill_days=2) == ["2026-10-29", "2026-10-30"]
-    assert dates_to_score(con, features, None, models, backfill_days=0) == ["2026-10-30"]
+    assert dates_to_score(con, features, None, models, backfill_days=2) == {"v1": ["2026-10-29", "2026-10-30"]}
+    assert dates_to_score(con, features, None, models, backfill_days=0) == {"v1": ["2026-10-30"]}
     con.execute("create table scores (model_version varchar, as_of_date date)")
+    # a score table created empty (a build before any model was promoted) backfills like a first build
+    assert dates_to_score(con, features, "scores", models, backfill_days=2) == {"v1": ["2026-10-29", "2026-10-30"]}
     con.execute("insert into scores values ('v1', date '2026-10-28')")
-    # v1 has scored the 28th: the newer backfill dates, the latest, and the 28th again (the
-    # feature table computes its previous latest date again on each refresh)
-    assert dates_to_score(con, features, "scores", models, backfill_days=3) == [
-        "2026-10-28", "2026-10-29", "2026-10-30"]
+    # v1 has scored the 28th: the newer dates, and the 28th again (the feature table
+    # computes its previous latest date again on each refresh)
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == {
+        "v1": ["2026-10-28", "2026-10-29", "2026-10-30"]}
     con.execute("insert into scores values ('v1', date '2026-10-30')")
-    assert dates_to_score(con, features, "scores", models, backfill_days=3) == ["2026-10-30"]
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == {"v1": ["2026-10-30"]}
     con.execute("delete from features")
-    assert dates_to_score(con, features, "scores", models, backfill_days=3) == []
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == {"v1": []}
 
 
 def test_dates_to_score_after_skipped_refreshes_scores_every_new_date(tmp_path):
@@ -142,13 +144,28 @@ def test_dates_to_score_after_skipped_refreshes_scores_every_new_date(tmp_path):
     con, features, models = _v1_active(tmp_path)
     con.execute("create table scores (model_version varchar, as_of_date date)")
     con.execute("insert into scores values ('v1', date '2026-10-28')")
-    assert dates_to_score(con, features, "scores", models, backfill_days=1) == [
-        "2026-10-28", "2026-10-29", "2026-10-30"]
-    # a new shadow alone still gets only the backfill window, not the whole history
-    con.execute("delete from scores")
-    con.execute("insert into scores values ('v0', date '2026-10-30')")
-    assert dates_to_score(con, features, "scores", models, backfill_days=2) == [
-        "2026-10-29", "2026-10-30"]
+    assert dates_to_score(con, features, "scores", models, backfill_days=1) == {
+        "v1": ["2026-10-28", "2026-10-29", "2026-10-30"]}
+
+
+def test_only_a_shadow_backfills_so_past_dates_keep_the_version_in_force(tmp_path):
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    features = _features(con)
+    _register(tmp_path, tmp_path / "reg.duckdb", "v1", 0, status="active")
+    _register(tmp_path, tmp_path / "reg.duckdb", "v2", 1, status="shadow")
+    reg = duckdb.connect(str(tmp_path / "reg.duckdb"))
+    models = deployed_models(reg)
+    reg.close()
+    con.execute("create table scores (model_version varchar, as_of_date date)")
+    con.execute("insert into scores values ('v1', date '2026-10-28'), ('v1', date '2026-10-29'), "
+                "('v1', date '2026-10-30')")
+    # a new shadow backfills to be compared; the active version re-scores only the newest date
+    assert dates_to_score(con, features, "scores", models, backfill_days=3) == {
+        "v1": ["2026-10-30"], "v2": ["2026-10-28", "2026-10-29", "2026-10-30"]}
+    # a version promoted straight to active (or rolled back to) scores from now on: the
+    # dates v0 scored when it was active stay v0's
+    con.execute("update scores set model_version = 'v0'")
+    assert dates_to_score(con, features, "scores", [models[0]], backfill_days=3) == {"v1": ["2026-10-30"]}
 
 
 def test_score_snapshot_matches_sklearn_on_every_scored_date(tmp_path):
@@ -311,4 +328,31 @@ def test_an_aware_scored_at_is_written_as_naive_utc(tmp_path):
     _write(con, score_relation(con, _features(con), scored_at=at), "scores")
     assert con.execute("select distinct scored_at from scores").fetchall() == [
         (datetime(2026, 10, 31, 6, 30),)]
+    con.close()
+
+
+def test_a_new_shadow_backfills_alone_and_a_rescored_date_is_replaced_whole(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    first = datetime(2026, 10, 31, 6)
+    _write(con, score_relation(con, features, backfill_days=3, scored_at=first), "scores")
+    con.close()
+    _register(tmp_path, wh, "v2", 1, status="shadow")
+    con = duckdb.connect(str(wh))
+    # account 7 leaves the recomputed latest snapshot: its old score must go with it
+    con.execute("delete from features where account_id = 7 and as_of_date = date '2026-10-30'")
+    _write(con, score_relation(con, con.table("features"), this="scores", backfill_days=3,
+                               scored_at=datetime(2026, 11, 1, 6)), "batch")
+    con.execute("insert into scores select * from batch")
+    rows = con.execute("select cast(model_version as varchar), cast(as_of_date as varchar), "
+                       "count(*), min(scored_at) = timestamp '2026-10-31 06:00' from scores "
+                       "group by all order by all").fetchall()
+    # v1 (active) re-scored only the newest date; its rows of the 28th and 29th are the
+    # first build's, so the version in force on them does not change
+    assert rows == [("v1", "2026-10-28", 50, True), ("v1", "2026-10-29", 50, True),
+                    ("v1", "2026-10-30", 49, False),
+                    ("v2", "2026-10-28", 50, False), ("v2", "2026-10-29", 50, False),
+                    ("v2", "2026-10-30", 49, False)]
     con.close()
