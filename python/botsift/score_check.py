@@ -120,6 +120,13 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
     if unscored:
         raise BotsiftError(f"{unscored} feature rows of {as_of} have no warehouse score from {version}")
     x = frame[features].to_numpy(dtype=np.float32, na_value=np.nan)
+    infinite = np.isinf(x)
+    if infinite.any():
+        # scikit-learn refuses infinity; the mart's SQL divides safely, so none should be there
+        cols = ", ".join(features[j] for j in np.flatnonzero(infinite.any(axis=0)))
+        raise BotsiftError(f"{int(infinite.any(axis=1).sum())} feature rows of {as_of} hold an "
+                           f"infinite value ({cols}): scikit-learn cannot re-score them; "
+                           "fct_account_features' SQL writes none, so find what wrote them")
     expected = np.empty(len(frame))
     action = np.empty(len(frame))
     review = np.empty(len(frame))

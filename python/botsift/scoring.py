@@ -131,7 +131,8 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     of ``matrix``, a JSON list of ``{"feature", "value", "contribution"}`` for its ``k``
     largest positive terms, built with Arrow kernels (no per-row Python). A missing feature
     (NaN) shows ``"value": null``: its term is computed from the training fill value, which
-    is what the model saw, but the account has no such value to show a reviewer.
+    is what the model saw, but the account has no such value to show a reviewer. An infinite
+    value or term shows as the JSON string ``"inf"`` (or ``"-inf"``).
     """
     fill = np.asarray(explain["impute"], dtype=np.float64)
     mean = np.asarray(explain["mean"], dtype=np.float64)
@@ -148,15 +149,24 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     for j in range(top.shape[1]):
         col = top[:, j]
         term = terms[rows, col]
-        value = pc.if_else(pa.array(missing[rows, col]), "null",
-                           pc.cast(pa.array(np.round(x[rows, col], 4)), pa.string()))
+        value = pc.if_else(pa.array(missing[rows, col]), "null", _json_number(x[rows, col]))
         item = pc.binary_join_element_wise(
             '{"feature": ', pc.take(names, pa.array(col)),
             ', "value": ', value,
-            ', "contribution": ', pc.cast(pa.array(np.round(term, 4)), pa.string()), "}", "")
+            ', "contribution": ', _json_number(term), "}", "")
         items.append(pc.if_else(pa.array(term > 0), item, pa.scalar(None, pa.string())))
     joined = pc.binary_join_element_wise(*items, ", ", null_handling="skip")
     return pc.binary_join_element_wise("[", joined, "]", "")
+
+
+def _json_number(v: np.ndarray) -> pa.Array:
+    """Numbers as JSON text, rounded to 4 places; JSON has no infinity, so +-inf is the string
+    "inf" / "-inf" (a feature table written by hand can hold one; the mart's SQL divides safely)."""
+    text = pc.cast(pa.array(np.round(v, 4)), pa.string())
+    if np.isfinite(v).all():
+        return text
+    return pc.if_else(pa.array(np.isposinf(v)), '"inf"',
+                      pc.if_else(pa.array(np.isneginf(v)), '"-inf"', text))
 
 
 def verify_model_file(path: Path, expected_sha256: str) -> bytes:

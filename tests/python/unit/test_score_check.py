@@ -79,3 +79,20 @@ def test_a_promoted_shadow_is_checked_on_the_scores_it_wrote_as_shadow(scored_wh
     con.close()
     with pytest.raises(BotsiftError, match="model v1 has scored nothing yet"):
         check_warehouse_scores(scored_wh)
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    # a hand-edited registry: the build's one-line errors, not a TypeError or a wrong file blamed
+    ("update registry.model_versions set action_threshold = null", "v1/global: action_threshold is null"),
+    ("update registry.model_versions set action_threshold = 0.42",
+     "action_threshold 0.42 differs from its model card's 0.9"),
+    # scikit-learn refuses infinity (it used to be a ValueError traceback)
+    ("update marts.fct_account_features set f_a = 'inf'::double where account_id in (3, 4)",
+     r"2 feature rows of 2026-10-30 hold an infinite value \(f_a\)"),
+])
+def test_a_hand_edited_registry_or_feature_table_is_one_clear_error(scored_wh, change, needle):
+    con = duckdb.connect(str(scored_wh))
+    con.execute(change)
+    con.close()
+    with pytest.raises(BotsiftError, match=needle):
+        check_warehouse_scores(scored_wh)

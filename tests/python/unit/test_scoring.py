@@ -144,6 +144,21 @@ def test_explain_top_features_lists_largest_positive_terms_as_json():
     assert out[1] == [{"feature": "f_c", "value": -2.0, "contribution": 2.0}]
 
 
+def test_explain_writes_an_infinite_feature_as_valid_json():
+    import json
+
+    from botsift.scoring import explain_top_features
+
+    explain = {"impute": [0.0, 0.0, 0.0], "mean": [0.0, 0.0, 0.0], "scale": [1.0, 1.0, 1.0],
+               "coef": [1.0, 1.0, -1.0]}
+    m = np.array([[np.inf, 1.0, -np.inf]], dtype=np.float32)
+    out = json.loads(explain_top_features(m, explain, FEATURES).to_pylist()[0])
+    assert sorted(out, key=lambda d: d["feature"]) == [
+        {"feature": "f_a", "value": "inf", "contribution": "inf"},
+        {"feature": "f_b", "value": 1, "contribution": 1},
+        {"feature": "f_c", "value": "-inf", "contribution": "inf"}]
+
+
 def test_parallel_workers_yield_the_serial_result_in_input_order(tmp_path):
     glob, _ = _model(tmp_path, "g1", 0)
     eu, _ = _model(tmp_path, "eu1", 5, segment="eu")
