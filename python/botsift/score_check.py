@@ -19,7 +19,7 @@ from botsift.errors import BotsiftError
 from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
-from botsift.scoring import check_feature_columns, decide
+from botsift.scoring import check_feature_columns, decide, verify_model_file
 from botsift.scoring_model import deployed_models
 
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
@@ -107,6 +107,8 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
             "and table_name = 'fct_account_features'").fetchall())
         for model in deployed:
             check_feature_columns(columns, model, "marts.fct_account_features")
+            # the stored scores may match while the file the next build loads is gone or changed
+            verify_model_file(model.onnx_path, model.onnx_sha256)
         cols = ", ".join(f'f."{c}"' for c in features)
         frame: pd.DataFrame = con.execute(
             f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "

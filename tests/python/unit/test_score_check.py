@@ -81,6 +81,16 @@ def test_a_promoted_shadow_is_checked_on_the_scores_it_wrote_as_shadow(scored_wh
         check_warehouse_scores(scored_wh)
 
 
+def test_a_missing_or_changed_onnx_file_fails_the_check_though_the_scores_match(scored_wh, tmp_path):
+    onnx = tmp_path / "artifacts" / "v1" / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"x")
+    with pytest.raises(BotsiftError, match="does not match its recorded sha256"):
+        check_warehouse_scores(scored_wh)
+    onnx.unlink()
+    with pytest.raises(BotsiftError, match="model file .*model.onnx is missing"):
+        check_warehouse_scores(scored_wh)
+
+
 @pytest.mark.parametrize(("change", "needle"), [
     # a hand-edited registry: the build's one-line errors, not a TypeError or a wrong file blamed
     ("update registry.model_versions set action_threshold = null", "v1/global: action_threshold is null"),
