@@ -75,9 +75,20 @@ def _context(root: Path):  # type: ignore[no-untyped-def]
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     root.mkdir(parents=True, exist_ok=True)
-    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    try:
+        ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    except Exception as exc:  # noqa: BLE001 - GX raises many types for a broken project file
+        raise BotsiftError(
+            f"the Great Expectations project {root / 'gx' / 'great_expectations.yml'} cannot be "
+            f"read ({type(exc).__name__}: {_first_line(exc)}): restore the file (it is in git)"
+        ) from None
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
 
 
 def data_docs_dir(root: Path) -> Path:
@@ -253,6 +264,12 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
         try:
             suite = ctx.suites.get(name)
         except Exception as exc:  # noqa: BLE001 - GX raises its own not-found types
+            stored = root / "gx" / "expectations" / f"{name}.json"
+            if stored.is_file():  # there, but GX cannot read it: say so, not "not found"
+                raise BotsiftError(
+                    f"the GX suite {stored} cannot be read ({type(exc).__name__}: "
+                    f"{_first_line(exc)}): restore it, or retrain to write a new version's "
+                    "suite") from None
             raise BotsiftError(f"no GX suite {name} under {root}: build the reference of "
                                f"{model_version} (botsift.drift.build_reference) first") from exc
     cols = set(snapshots.columns)

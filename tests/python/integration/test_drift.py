@@ -131,6 +131,29 @@ def test_drift_severity_error_fails_dbt(drifting: dict[str, object]) -> None:
     assert "DRIFT in mon_feature_drift: account_age_days" in out.stdout
 
 
+def test_a_catch_up_build_tests_every_day_its_scoring_run_added(drifting: dict[str, object],
+                                                                 tmp_path: Path) -> None:
+    """Skipped refreshes, then one build: the drift test covers each day that build scored,
+    not only the latest (a drift on an earlier day used to pass even with severity error)."""
+    import shutil
+
+    shutil.copytree(Path(str(drifting["wh"])).parent, tmp_path, dirs_exist_ok=True)
+    day = STABLE[-1]  # before the drift wave: nothing flagged there so far
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("update marts.fct_account_features set count_posts_7d = null where as_of_date = ?", [day])
+    con.close()
+    out = _dbt(["build", "--select", "mon_feature_drift", "--vars", "{drift_severity: error}"], tmp_path)
+    assert f"count_posts_7d ({day})" not in out.stdout  # not a date this refresh scored
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    # the catch-up run scored the last three days at one scored_at
+    for d in (day, *DRIFTING):
+        con.execute("insert into marts.ml_bot_scores (account_id, as_of_date, scored_at) "
+                    "values (1, ?, timestamp '2026-11-01 06:00')", [d])
+    con.close()
+    out = _dbt(["test", "--select", "mon_feature_drift", "--vars", "{drift_severity: error}"], tmp_path)
+    assert out.returncode != 0 and f"count_posts_7d ({day})" in out.stdout, out.stdout[-2000:]
+
+
 def test_sql_psi_and_js_match_numpy_on_the_reference_bins(drifting: dict[str, object]) -> None:
     con = duckdb.connect(str(drifting["wh"]), read_only=True)
     day = DRIFTING[0]

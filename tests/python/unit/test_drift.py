@@ -154,6 +154,25 @@ def test_validate_without_suite_says_what_to_do(tmp_path: Path) -> None:
         validate_snapshots(pd.DataFrame({"as_of_date": [], "a": []}), "nope", tmp_path)
 
 
+def test_a_corrupt_suite_or_project_file_is_named_in_one_line(reference_built: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    import shutil
+
+    from botsift.expectations import validate_snapshots
+
+    root = tmp_path / "expectations"
+    shutil.copytree(reference_built[1], root)
+    frame = pd.DataFrame({"as_of_date": [pd.Timestamp("2026-01-04").date()], "a": [1.0], "b": [0.0]})
+    suite = root / "gx" / "expectations" / "features__v1.json"
+    suite.write_text(suite.read_text()[:60])
+    # a truncated suite is not "no suite": it is there and unreadable
+    with pytest.raises(BotsiftError, match=r"the GX suite .*features__v1.json cannot be read"):
+        validate_snapshots(frame, "v1", root, build_docs=False)
+    (root / "gx" / "great_expectations.yml").write_text("config_version: [[[\n")
+    with pytest.raises(BotsiftError, match=r"great_expectations.yml cannot be read \(\w+"):
+        validate_snapshots(frame, "v1", root, build_docs=False)
+
+
 # A stand-in for pyspark 4 whose Spark Connect package exits the process on import, as the
 # real one does under `python -c` when grpc is missing (it takes the run for its doctests).
 _EXITING_PYSPARK = {
