@@ -93,8 +93,34 @@ def test_validation_is_empty_without_active_model_reference_or_new_snapshot(
     con.close()
 
 
+def test_an_incremental_run_validates_the_last_date_again_and_newer_ones_only(
+        warehouse: Path, tmp_path: Path) -> None:
+    import shutil
+
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, wh)
+    con = duckdb.connect(str(wh))
+    first = feature_validation(*_relations(con), suite_dir=warehouse.parent / "expectations",
+                               build_docs="false")
+    con.register("first", first)
+    con.execute("create table mart as select * from first")
+    # a replaced version's rows, and the 4th's rows made recognisable
+    con.execute("insert into mart select * replace ('v0' as model_version) from first")
+    con.execute("update mart set observed_json = 'old' where as_of_date = date '2026-01-04'")
+    out = feature_validation(*_relations(con), suite_dir=warehouse.parent / "expectations",
+                             build_docs="false", con=con, this="mart")
+    # the 5th (the last validated date) again; the 4th is not re-validated
+    assert {str(d) for d in out.column("as_of_date").to_pylist()} == {"2026-01-05"}
+    assert con.execute("select distinct model_version from mart").fetchall() == [("v1",)]
+    assert con.execute("select count(*) from mart where observed_json = 'old'").fetchall()[0][0] > 0
+    con.close()
+
+
 class _FakeDbt:
     """What the mon_feature_validation model uses of dbt's ``dbt`` object."""
+
+    is_incremental = False
+    this = None
 
     def __init__(self, con: duckdb.DuckDBPyConnection, config: dict[str, str]) -> None:
         self._con = con
