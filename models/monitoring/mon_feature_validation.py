@@ -11,12 +11,13 @@ def model(dbt, session):
     )
     suite_dir = dbt.config.get("suite_dir")
     build_docs = dbt.config.get("build_data_docs")
+    docs_keep = dbt.config.get("data_docs_keep")
     from botsift.monitoring import dbt_feature_validation
 
     rows = dbt_feature_validation(
         dbt.ref("fct_account_features"), dbt.source("registry", "model_versions"),
         dbt.source("registry", "feature_reference"), suite_dir=suite_dir, build_docs=build_docs,
-        con=session, this=str(dbt.this) if dbt.is_incremental else None,
+        docs_keep=docs_keep, con=session, this=str(dbt.this) if dbt.is_incremental else None,
     )
     # a relation on the model's connection: dbt-duckdb writes an Arrow table returned as such
     # outside the transaction the pre-hook opened, where the incremental insert cannot see it

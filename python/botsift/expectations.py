@@ -40,6 +40,9 @@ RESULT_COLUMNS = {
 }
 """Columns (and pandas dtypes) of one validation result row."""
 
+DOCS_KEEP = 30
+"""Validation results a suite keeps in the GX project (and the Data Docs): the newest runs."""
+
 
 def suite_name(model_version: str) -> str:
     """Return the GX suite name of a model version."""
@@ -222,18 +225,98 @@ def _error_message(exception_info: Any) -> str | None:
     return None
 
 
+def _fingerprint(suite: Any) -> str:
+    """A digest of a suite's expectations and meta (GX's own comparison is quadratic)."""
+    import hashlib
+
+    body = [[e.expectation_type, _jsonable(e.configuration.kwargs), _jsonable(e.meta or {})]
+            for e in suite.expectations]
+    meta = {k: v for k, v in (suite.meta or {}).items() if k != "botsift_fingerprint"}
+    text = json.dumps([suite.name, body, _jsonable(meta)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_suite(ctx: Any, suite: Any) -> Any:
+    """``suite`` as stored in the GX project, written only when it is absent or differs.
+
+    GX's ``suites.add_or_update`` compares every expectation with every stored one (about
+    15 s for a 264-expectation suite, three times per run through the validation definition
+    and the checkpoint); a digest in the suite's meta makes an unchanged suite a file read.
+    """
+    fp = _fingerprint(suite)
+    suite.meta["botsift_fingerprint"] = fp
+    with _quiet_gx():
+        try:
+            stored = ctx.suites.get(suite.name)
+        except Exception:  # noqa: BLE001 - absent (GX raises its own not-found types)
+            stored = None
+        if stored is not None and (stored.meta or {}).get("botsift_fingerprint") == fp:
+            return stored
+        if stored is not None:
+            ctx.suites.delete(suite.name)
+        return ctx.suites.add(suite)
+
+
+def _publish(ctx: Any, root: Path, result: Any, suite: Any, batch_id: str, day: Any,
+             keep: int) -> None:
+    """Store one validation result and render it into the Data Docs; keep the last ``keep``.
+
+    What a checkpoint with ``UpdateDataDocsAction`` does, less its cost: the suite's page is
+    rendered only when missing (the suite of a version does not change; rendering it took
+    about 4 s a run), and stored results beyond the newest ``keep`` of the suite are removed
+    with their pages (each run stored about 250 kB of JSON and 1 MB of HTML, for ever).
+    """
+    import datetime as dt
+
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    suite_id = ExpectationSuiteIdentifier(name=suite.name)
+    run_id = RunIdentifier(run_name=f"as_of_{pd.Timestamp(day).date()}",
+                           run_time=dt.datetime.now(dt.UTC))
+    result.meta["run_id"] = run_id
+    result.meta["validation_time"] = run_id.run_time
+    key = ValidationResultIdentifier(expectation_suite_identifier=suite_id, run_id=run_id,
+                                     batch_identifier=batch_id)
+    store = ctx.validation_results_store
+    store.set(key, result)
+    site = data_docs_dir(root)
+    stale = sorted((k for k in store.list_keys()
+                    if k.expectation_suite_identifier.name == suite.name),
+                   key=lambda k: k.run_id.run_time)[:-keep] if keep > 0 else []
+    for old in stale:
+        store.remove_key(old)
+        rel = Path(*old.to_tuple())
+        for path in (site / "validations" / rel.with_suffix(".html"),
+                     root / "gx" / "uncommitted" / "validations" / rel.with_suffix(".json")):
+            path.unlink(missing_ok=True)
+            # the run's folders go too, once empty (not the suite's own)
+            for folder in list(path.parents)[:len(rel.parts) - 2]:
+                with contextlib.suppress(OSError):  # not empty: another run is in it
+                    folder.rmdir()
+    ids = [key]
+    if not (site / "expectations" / f"{suite.name}.html").is_file():
+        ids.append(suite_id)
+    ctx.build_data_docs(resource_identifiers=ids)
+
+
 def empty_results() -> pd.DataFrame:
     """An empty result frame with :data:`RESULT_COLUMNS`."""
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RESULT_COLUMNS.items()})
 
 
 def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, *,
-                       date_column: str = "as_of_date", build_docs: bool = True) -> pd.DataFrame:
+                       date_column: str = "as_of_date", build_docs: bool = True,
+                       keep_docs: int = DOCS_KEEP) -> pd.DataFrame:
     """Validate each as-of date of ``snapshots`` against the suite of ``model_version``.
 
     Expectations on columns the frame lacks (for example the score, before scoring runs) are
-    left out and logged. Each date's validation is stored in the GX project, so the Data Docs
-    built at the end (``build_docs``) show them.
+    left out and logged. With ``build_docs``, the latest date's validation is stored in the GX
+    project and rendered into its Data Docs, and only the newest ``keep_docs`` stored
+    validations of the suite are kept (0 keeps all); earlier dates are validated, not stored.
 
     Parameters
     ----------
@@ -255,7 +338,6 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
         If the suite does not exist.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     root = Path(root)
     name = suite_name(model_version)
@@ -278,11 +360,9 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
         log.info("suite %s: no column(s) %s in the snapshot; their expectations are skipped",
                  name, skipped)
         kept = [e for e in suite.expectations if e.column in cols]
-        suite = gx.ExpectationSuite(name=f"{name}__present", expectations=[
+        suite = _stored_suite(ctx, gx.ExpectationSuite(name=f"{name}__present", expectations=[
             type(e)(**{k: v for k, v in e.configuration.kwargs.items()}, meta=e.meta)
-            for e in kept], meta=suite.meta)
-        with _quiet_gx():
-            ctx.suites.add_or_update(suite)
+            for e in kept], meta=suite.meta))
     rows: list[dict[str, Any]] = []
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with _quiet_gx():
@@ -295,43 +375,36 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
             batch_def = asset.get_batch_definition("whole")
         except Exception:  # noqa: BLE001 - absent: add it
             batch_def = asset.add_batch_definition_whole_dataframe("whole")
-        vd = ctx.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"{suite.name}__snapshot", data=batch_def, suite=suite))
-        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"{suite.name}__checkpoint", validation_definitions=[vd],
-            actions=[UpdateDataDocsAction(name="data_docs")] if build_docs else []))
         days = sorted(snapshots[date_column].unique())
         for day, frame in snapshots.groupby(date_column, sort=True):
             data = frame.drop(columns=[date_column]).reset_index(drop=True)
-            # Rendering Data Docs costs several seconds: only the latest date goes through the
-            # checkpoint (and into the docs); earlier dates are validated directly.
+            batch = batch_def.get_batch(batch_parameters={"dataframe": data})
+            vr = batch.validate(suite)
+            # the latest date is stored and rendered into the Data Docs (several seconds);
+            # earlier ones are only validated
             if build_docs and day == days[-1]:
-                results = list(checkpoint.run(
-                    batch_parameters={"dataframe": data}).run_results.values())
-            else:
-                results = [vd.run(batch_parameters={"dataframe": data})]
-            for vr in results:
-                for er in vr.results:
-                    cfg = er.expectation_config
-                    res = er.result or {}
-                    obs = res.get("observed_value")
-                    error = _error_message(er.exception_info)
-                    if error is not None:
-                        log.warning("%s on %s, %s: GX could not compute it: %s", cfg.type,
-                                    cfg.kwargs.get("column"), day, error)
-                    kwargs = {k: v for k, v in cfg.kwargs.items()
-                              if k not in ("column", "batch_id")}
-                    rows.append({
-                        "as_of_date": pd.Timestamp(day).date(), "model_version": model_version,
-                        "expectation_type": cfg.type, "feature": cfg.kwargs.get("column"),
-                        "observed_value": (float(obs) if isinstance(obs, (int, float, np.number))
-                                           and not isinstance(obs, bool) else np.nan),
-                        "observed_json": json.dumps(_jsonable(obs) if error is None
-                                                    else {"error": error}),
-                        "unexpected_percent": res.get("unexpected_percent", np.nan),
-                        "kwargs_json": json.dumps(_jsonable(kwargs), sort_keys=True),
-                        "success": bool(er.success), "validated_at": now,
-                    })
+                _publish(ctx, root, vr, suite, batch.id, day, keep_docs)
+            for er in vr.results:
+                cfg = er.expectation_config
+                res = er.result or {}
+                obs = res.get("observed_value")
+                error = _error_message(er.exception_info)
+                if error is not None:
+                    log.warning("%s on %s, %s: GX could not compute it: %s", cfg.type,
+                                cfg.kwargs.get("column"), day, error)
+                kwargs = {k: v for k, v in cfg.kwargs.items()
+                          if k not in ("column", "batch_id")}
+                rows.append({
+                    "as_of_date": pd.Timestamp(day).date(), "model_version": model_version,
+                    "expectation_type": cfg.type, "feature": cfg.kwargs.get("column"),
+                    "observed_value": (float(obs) if isinstance(obs, (int, float, np.number))
+                                       and not isinstance(obs, bool) else np.nan),
+                    "observed_json": json.dumps(_jsonable(obs) if error is None
+                                                else {"error": error}),
+                    "unexpected_percent": res.get("unexpected_percent", np.nan),
+                    "kwargs_json": json.dumps(_jsonable(kwargs), sort_keys=True),
+                    "success": bool(er.success), "validated_at": now,
+                })
     if not rows:
         return empty_results()
     out = pd.DataFrame(rows)

@@ -45,10 +45,25 @@ def _as_bool(value: Any, default: bool = True) -> bool:
     return bool(value)
 
 
+def _as_count(value: Any, default: int, name: str) -> int:
+    """A non-negative whole number from a dbt config value (text from ``env_var``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise BotsiftError(f"{name} must be a whole number >= 0 (0 keeps every run), "
+                           f"not {value!r}")
+    return n
+
+
 def feature_validation(features: duckdb.DuckDBPyRelation,
                        model_versions: duckdb.DuckDBPyRelation,
                        feature_reference: duckdb.DuckDBPyRelation, *,
                        suite_dir: str | Path | None, build_docs: Any = True,
+                       docs_keep: Any = None,
                        con: duckdb.DuckDBPyConnection | None = None,
                        this: str | None = None) -> pa.Table:
     """Validate the snapshots after the active model's reference window against its GX suite.
@@ -68,6 +83,9 @@ def feature_validation(features: duckdb.DuckDBPyRelation,
         The GX project root; relative paths are taken from the dbt project root.
     build_docs : bool or str
         Build GX Data Docs (for the latest date).
+    docs_keep : int or str, optional
+        Validation results (and Data Docs pages) the suite keeps: the newest; 0 keeps all;
+        None: :data:`botsift.expectations.DOCS_KEEP`.
 
     Returns
     -------
@@ -75,8 +93,10 @@ def feature_validation(features: duckdb.DuckDBPyRelation,
         One row per as-of date and expectation (:data:`VALIDATION_SCHEMA`); empty when no model
         is active yet, or the active model has no reference.
     """
-    from botsift.expectations import validate_snapshots
+    from botsift.expectations import DOCS_KEEP, validate_snapshots
     from botsift.project import project_dir
+
+    keep = _as_count(docs_keep, DOCS_KEEP, "data_docs_keep")
 
     empty = VALIDATION_SCHEMA.empty_table()
     version = active_model_version(model_versions)
@@ -110,7 +130,7 @@ def feature_validation(features: duckdb.DuckDBPyRelation,
     if df.empty:
         log.info("mon_feature_validation: no snapshot after %s to validate", end)
         return empty
-    out = validate_snapshots(df, version, root, build_docs=_as_bool(build_docs))
+    out = validate_snapshots(df, version, root, build_docs=_as_bool(build_docs), keep_docs=keep)
     n_failed = int((~out["success"]).sum())
     log.info("mon_feature_validation: %s, %d dates, %d expectation results, %d failed",
              version, out["as_of_date"].nunique(), len(out), n_failed)
@@ -122,6 +142,7 @@ def dbt_feature_validation(features: duckdb.DuckDBPyRelation,
                            model_versions: duckdb.DuckDBPyRelation,
                            feature_reference: duckdb.DuckDBPyRelation, *,
                            suite_dir: str | Path | None, build_docs: Any = True,
+                           docs_keep: Any = None,
                            con: duckdb.DuckDBPyConnection | None = None,
                            this: str | None = None) -> pa.Table:
     """Entry point of the ``mon_feature_validation`` dbt model: :func:`feature_validation`.
@@ -133,7 +154,8 @@ def dbt_feature_validation(features: duckdb.DuckDBPyRelation,
     """
     try:
         return feature_validation(features, model_versions, feature_reference,
-                                  suite_dir=suite_dir, build_docs=build_docs, con=con, this=this)
+                                  suite_dir=suite_dir, build_docs=build_docs,
+                                  docs_keep=docs_keep, con=con, this=this)
     except BotsiftError as exc:
         sys.tracebacklimit = 0
         raise BotsiftError(str(exc)) from None

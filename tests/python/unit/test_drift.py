@@ -173,6 +173,70 @@ def test_a_corrupt_suite_or_project_file_is_named_in_one_line(reference_built: t
         validate_snapshots(frame, "v1", root, build_docs=False)
 
 
+def test_data_docs_store_the_latest_date_only_and_keep_the_newest_runs(
+        reference_built: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from botsift.expectations import data_docs_dir, validate_snapshots
+
+    root = tmp_path / "expectations"
+    shutil.copytree(reference_built[1], root)
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"as_of_date": np.repeat(pd.to_datetime(["2026-01-04", "2026-01-05"]).date, 500),
+                          "a": rng.normal(10, 2, 1000), "b": rng.poisson(0.3, 1000).astype(float)})
+    store = root / "gx" / "uncommitted" / "validations"
+    pages = data_docs_dir(root) / "validations"
+
+    def runs(folder: Path, suffix: str) -> list[str]:
+        return sorted(p.parent.parent.name + "/" + p.parent.name for p in folder.rglob(f"*{suffix}")
+                      if p.name != ".ge_store_backend_id")
+
+    out = validate_snapshots(frame, "v1", root, keep_docs=2)
+    assert set(out["as_of_date"].astype(str)) == {"2026-01-04", "2026-01-05"}
+    # the latest date is stored and rendered; the earlier one is validated, not stored
+    first = runs(store, ".json")
+    assert len(first) == 1 and first[0].startswith("as_of_2026-01-05/"), first
+    assert runs(pages, ".html") == first
+    assert (data_docs_dir(root) / "expectations" / "features__v1__present.html").is_file()
+    for _ in range(2):
+        validate_snapshots(frame, "v1", root, keep_docs=2)
+    kept = runs(store, ".json")
+    assert len(kept) == 2 and first[0] not in kept, kept  # the oldest run went
+    assert runs(pages, ".html") == kept
+    assert not (store / "features__v1__present" / first[0]).exists()  # and its folder
+    index = (data_docs_dir(root) / "index.html").read_text()
+    assert all(run.split("/")[1] in index for run in kept)
+    assert first[0].split("/")[1] not in index
+
+
+def test_the_present_suite_is_written_once_and_again_when_the_suite_changes(
+        reference_built: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from botsift.expectations import validate_snapshots
+
+    root = tmp_path / "expectations"
+    shutil.copytree(reference_built[1], root)
+    frame = pd.DataFrame({"as_of_date": [pd.Timestamp("2026-01-04").date()] * 50,
+                          "a": np.linspace(5, 15, 50), "b": np.zeros(50)})
+    present = root / "gx" / "expectations" / "features__v1__present.json"
+    validate_snapshots(frame, "v1", root, build_docs=False)
+    written = present.read_text()
+    columns = {e["kwargs"]["column"] for e in json.loads(written)["expectations"]}
+    assert columns == {"a", "b"}  # the score's expectations are left out
+    validate_snapshots(frame, "v1", root, build_docs=False)
+    assert present.read_text() == written  # unchanged suite: not written again (same ids)
+    # a new reference for the version (retraining under the same name) changes its bounds
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    build_reference(con, "v1", ["a", "b"], frame.assign(a=frame["a"] + 100.0),
+                    scores=np.linspace(0, 1, 50), expectations_dir=root)
+    con.close()
+    out = validate_snapshots(frame, "v1", root, build_docs=False)
+    assert present.read_text() != written
+    mean = out[(out["feature"] == "a") & (out["expectation_type"] == "expect_column_mean_to_be_between")]
+    assert not mean["success"].any()  # validated against the new bounds (mean near 110)
+
+
 # A stand-in for pyspark 4 whose Spark Connect package exits the process on import, as the
 # real one does under `python -c` when grpc is missing (it takes the run for its doctests).
 _EXITING_PYSPARK = {

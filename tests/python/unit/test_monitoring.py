@@ -156,3 +156,12 @@ def test_dbt_model_reports_a_missing_suite_in_one_line(
     con.close()
     lines = "".join(traceback.format_exception(info.value)).strip().splitlines()
     assert len(lines) == 1 and "no GX suite features__v1" in lines[0], lines
+
+
+@pytest.mark.parametrize("value", ["-1", "thirty", "2.5"])
+def test_a_bad_data_docs_keep_is_one_line(warehouse: Path, value: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    with pytest.raises(BotsiftError, match=r"data_docs_keep must be a whole number >= 0 .*"
+                       + value):
+        feature_validation(*_relations(con), suite_dir=str(warehouse.parent / "expectations"),
+                           build_docs="false", docs_keep=value)
