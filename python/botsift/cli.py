@@ -120,7 +120,9 @@ def demo(
         extra = f" (against the simulator's ground truth: {truth:.3f})" if truth is not None else ""
         out.print(f"precision at the {decision} threshold on labelled accounts: {p:.3f}{extra}")
     out.print(f"score check: max abs diff {s.score_check['max_abs_diff']:.1e}, "
-              f"decision mismatches {s.score_check['decision_mismatches']}")
+              f"decision mismatches {s.score_check['decision_mismatches']}"
+              + (f", decisions their own score does not give {bad}"
+                 if (bad := s.score_check.get("inconsistent_decisions")) else ""))
     out.print("a BI tool would run:\n" + BI_QUERY)
 
 
@@ -286,7 +288,8 @@ def score(
     res = _run(check_warehouse_scores, _run(warehouse_path), atol=atol)
     console.print(f"{res.model_version} on {res.as_of_date}: {res.n_rows:,} rows, max abs diff "
                   f"{res.max_abs_diff:.2e}, decision mismatches {res.decision_mismatches} "
-                  f"(ties within 1e-6 of a threshold: {res.ties})", highlight=False)
+                  f"(ties within {atol:g} of a threshold: {res.ties}), decisions their own "
+                  f"stored score does not give: {res.inconsistent_decisions}", highlight=False)
     if not res.passed:
         console.print("[bold red]error:[/] warehouse scores do not match scikit-learn", highlight=False)
         raise typer.Exit(1)

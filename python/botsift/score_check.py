@@ -2,7 +2,10 @@
 
 Reads the snapshot the warehouse scored last, scores the same feature rows outside the
 warehouse with the registered scikit-learn ensemble (skops file, verified against its
-sha256), and compares probabilities and decisions row by row.
+sha256), and compares probabilities and decisions row by row. Decisions within ``atol`` of a
+threshold may fairly differ from scikit-learn's (float32 graph against float64), so they are
+not compared with it; every stored decision, those included, must be the one its own stored
+probability and the card's thresholds give.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from botsift.errors import BotsiftError
 from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
-from botsift.scoring import check_feature_columns, decide, verify_model_file
+from botsift.scoring import DECISIONS, check_feature_columns, decision_codes, verify_model_file
 from botsift.scoring_model import deployed_models
 
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
@@ -38,6 +41,7 @@ class ScoreCheck:
     decision_mismatches: int
     ties: int
     passed: bool
+    inconsistent_decisions: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict for printing or JSON."""
@@ -148,9 +152,14 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
     got = frame["bot_probability"].to_numpy(dtype=np.float64)
     diff = float(np.max(np.abs(got - expected))) if len(got) else 0.0
     near = threshold_ties(expected, action, atol) | threshold_ties(expected, review, atol)
-    want = np.array([decide(np.array([p]), a, r)[0] for p, a, r in zip(expected, action, review, strict=True)])
-    mismatches = int(((want != frame["decision"].to_numpy()) & ~near).sum())
+    labels = np.asarray(DECISIONS, dtype=object)
+    stored = frame["decision"].to_numpy(dtype=object)
+    mismatches = int(((labels[decision_codes(expected, action, review)] != stored) & ~near).sum())
+    # on a tie either decision could be right, but only the one its stored probability gives
+    # (a threshold of exactly 1.0 puts every pure bot leaf on it: hundreds of rows)
+    inconsistent = int((labels[decision_codes(got, action, review)] != stored).sum())
     result = ScoreCheck(str(as_of), version, len(frame), diff, mismatches, int(near.sum()),
-                        passed=diff <= atol and mismatches == 0)
+                        passed=diff <= atol and mismatches == 0 and inconsistent == 0,
+                        inconsistent_decisions=inconsistent)
     log.info("score check %s", result.as_dict())
     return result

@@ -106,3 +106,22 @@ def test_a_hand_edited_registry_or_feature_table_is_one_clear_error(scored_wh, c
     con.close()
     with pytest.raises(BotsiftError, match=needle):
         check_warehouse_scores(scored_wh)
+
+
+def test_a_decision_on_a_threshold_tie_must_be_the_one_its_stored_score_gives(scored_wh):
+    # a row whose probability sits exactly on the review threshold: either decision could
+    # match scikit-learn's float64 score, so it is not compared with it; but the warehouse
+    # stored the probability it decided on, and that gives "review"
+    con = duckdb.connect(str(scored_wh))
+    con.execute("update marts.ml_bot_scores set bot_probability = 0.5, decision = 'review' "
+                "where account_id = (select account_id from marts.ml_bot_scores "
+                "order by abs(bot_probability - 0.5) limit 1)")
+    con.close()
+    ok = check_warehouse_scores(scored_wh, atol=0.1)
+    assert ok.passed and ok.ties >= 1 and ok.inconsistent_decisions == 0, ok
+    con = duckdb.connect(str(scored_wh))
+    con.execute("update marts.ml_bot_scores set decision = 'none' where bot_probability = 0.5")
+    con.close()
+    bad = check_warehouse_scores(scored_wh, atol=0.1)
+    assert bad.decision_mismatches == 0  # the tie is not compared with scikit-learn
+    assert bad.inconsistent_decisions == 1 and not bad.passed, bad
