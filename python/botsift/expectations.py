@@ -366,7 +366,12 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
     rows: list[dict[str, Any]] = []
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with _quiet_gx():
-        source = ctx.data_sources.add_or_update_pandas("botsift_snapshots")
+        # reused, not add_or_update: that gave the asset new ids on every run, and GX writes
+        # them into great_expectations.yml (in git), so every refresh changed a tracked file
+        try:
+            source = ctx.data_sources.get("botsift_snapshots")
+        except KeyError:
+            source = ctx.data_sources.add_pandas("botsift_snapshots")
         try:
             asset = source.get_asset("fct_account_features")
         except LookupError:

@@ -237,6 +237,26 @@ def test_the_present_suite_is_written_once_and_again_when_the_suite_changes(
     assert not mean["success"].any()  # validated against the new bounds (mean near 110)
 
 
+def test_validating_leaves_the_tracked_gx_project_file_unchanged(
+        reference_built: tuple[Path, Path], tmp_path: Path) -> None:
+    # expectations/gx/great_expectations.yml is in git: GX rewrites it whenever a datasource
+    # is added, and add_or_update gave the asset new ids on every run (a dirty tree per refresh)
+    import shutil
+
+    from botsift.expectations import validate_snapshots
+    from botsift.project import project_dir
+
+    root = tmp_path / "expectations"
+    shutil.copytree(reference_built[1], root)
+    tracked = project_dir() / "expectations" / "gx" / "great_expectations.yml"
+    shutil.copy(tracked, root / "gx" / "great_expectations.yml")
+    frame = pd.DataFrame({"as_of_date": [pd.Timestamp("2026-01-04").date()] * 50,
+                          "a": np.linspace(5, 15, 50), "b": np.zeros(50)})
+    for docs in (False, True):
+        validate_snapshots(frame, "v1", root, build_docs=docs)
+        assert (root / "gx" / "great_expectations.yml").read_text() == tracked.read_text()
+
+
 # A stand-in for pyspark 4 whose Spark Connect package exits the process on import, as the
 # real one does under `python -c` when grpc is missing (it takes the run for its doctests).
 _EXITING_PYSPARK = {
