@@ -95,6 +95,7 @@ def demo(
     accounts: Annotated[int, typer.Option(help="Number of simulated accounts.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 42,
+    refresh_days: Annotated[int, typer.Option(min=0, help="Days a scheduled refresh adds after training (a new bot family arrives with them); 0: no refresh.")] = 2,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Simulate a small platform and run the whole pipeline end to end."""
@@ -103,7 +104,7 @@ def demo(
 
     from botsift.demo import BI_QUERY, run_demo
 
-    s = _run(run_demo, n_accounts=accounts, days=days, seed=seed)
+    s = _run(run_demo, n_accounts=accounts, days=days, seed=seed, refresh_days=refresh_days)
     out = Console()
     table = Table(title="What was built")
     for col in ("schema", "table", "rows"):
@@ -115,6 +116,12 @@ def demo(
     out.print(f"warehouse: [bold]{s.warehouse}[/] (built in {s.seconds:.0f} s)")
     out.print(f"active model: {s.model_version}")
     out.print("latest snapshot: " + ", ".join(f"{k} {v:,}" for k, v in sorted(s.flagged.items())))
+    th = s.thresholds
+    if th:
+        out.print(f"thresholds (global model): action {th['action']:.3f}, review {th['review']:.3f}"
+                  + (" (no review band: on validation the action threshold already reached the "
+                     "review recall target; see the model card's notes)"
+                     if th["review"] >= th["action"] else ""), highlight=False)
     for decision, p in s.labelled_precision.items():
         truth = s.true_precision.get(decision)
         extra = f" (against the simulator's ground truth: {truth:.3f})" if truth is not None else ""
@@ -123,6 +130,17 @@ def demo(
               f"decision mismatches {s.score_check['decision_mismatches']}"
               + (f", decisions their own score does not give {bad}"
                  if (bad := s.score_check.get("inconsistent_decisions")) else ""))
+    if s.refresh_days:
+        out.print(f"refresh (+{s.refresh_days} days, `dbt build`), per scored date "
+                  "(a new bot family arrived with the refresh):")
+        for day in s.scored_dates:
+            feats = s.drifted_features.get(day, [])
+            shown = ", ".join(feats[:4]) + (f" and {len(feats) - 4} more" if len(feats) > 4 else "")
+            out.print(f"  {day}: features drifted (mon_feature_drift) {len(feats)}"
+                      + (f" ({shown})" if feats else "")
+                      + f"; failed GX expectations (mon_feature_validation) "
+                      f"{s.failed_expectations.get(day, 0)}; score drift (mon_score_drift) "
+                      + ("yes" if s.score_drift.get(day) else "no"), highlight=False)
     out.print("a BI tool would run:\n" + BI_QUERY)
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from botsift.errors import BotsiftError
 from botsift.project import (
     artifacts_dir,
     connect_warehouse,
@@ -38,6 +39,12 @@ class DemoSummary:
     labelled_precision: dict[str, float] = field(default_factory=dict)
     true_precision: dict[str, float] = field(default_factory=dict)
     score_check: dict[str, object] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    refresh_days: int = 0
+    scored_dates: list[str] = field(default_factory=list)
+    drifted_features: dict[str, list[str]] = field(default_factory=dict)
+    failed_expectations: dict[str, int] = field(default_factory=dict)
+    score_drift: dict[str, bool] = field(default_factory=dict)
 
 
 def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
@@ -58,6 +65,11 @@ def summarize_warehouse(path: Path) -> list[tuple[str, str, int]]:
 def _outcomes(path: Path, summary: DemoSummary) -> None:
     con = connect_warehouse(path, read_only=True)
     try:
+        row = con.execute("select action_threshold, review_threshold from registry.model_versions "
+                          "where model_version = ? and segment = 'global'",
+                          [summary.model_version]).fetchone()
+        if row is not None:
+            summary.thresholds = {"action": float(row[0]), "review": float(row[1])}
         latest = ("from marts.fct_bot_scores where deployment_status = 'active' and "
                   "model_version = ? and as_of_date = (select max(as_of_date) from marts.fct_bot_scores)")
         summary.flagged = dict(con.execute(
@@ -92,7 +104,6 @@ def _refuse_unless_simulated(wh: Path) -> None:
     BotsiftError
         If ``wh`` is not a DuckDB file holding ``raw._simulation``.
     """
-    from botsift.errors import BotsiftError
 
     con = connect_warehouse(wh, read_only=True)  # one line if locked or not a warehouse
     try:
@@ -105,20 +116,27 @@ def _refuse_unless_simulated(wh: Path) -> None:
                            "or remove this one yourself")
 
 
-def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSummary:
-    """Simulate, build, train, register, promote, score, check; return a summary.
+def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42,
+             refresh_days: int = 2) -> DemoSummary:
+    """Simulate, build, train, register, promote, score, refresh, check; return a summary.
 
     Steps: ``botsift simulate`` into a fresh warehouse; ``dbt build --selector training``
     (staging with quarantine, features, labels, split, tests); ``botsift train``; promote the
-    new version; ``dbt build`` (scores, review queue and everything else, with tests);
-    ``botsift score --check``.
+    new version; ``dbt build`` (scores, review queue and everything else, with tests); then a
+    scheduled refresh: ``refresh_days`` more days of activity (``botsift simulate
+    --extend-days``), in which a new bot family appears that training never saw, and ``dbt
+    build`` again (it scores the new snapshots and the monitoring marts flag the drift);
+    ``botsift score --check``. With ``refresh_days=0`` the new family arrives on the
+    simulator's default day, inside the training period, and there is no refresh.
     """
     from botsift.manifest import load_manifest
     from botsift.registry import promote
     from botsift.score_check import check_warehouse_scores
-    from botsift.simulate import SimulationConfig, simulate_platform
+    from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
     from botsift.train import train_models
 
+    if refresh_days < 0:
+        raise BotsiftError(f"refresh_days={refresh_days}: must be >= 0")
     root = project_dir()
     wh = warehouse_path(root)
     t0 = time.perf_counter()
@@ -129,19 +147,56 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42) -> DemoSu
         wal = wh.with_name(wh.name + ".wal")
         if wal.exists():
             wal.unlink()
-    log.info("1/5 simulating %s accounts x %s days into %s", f"{n_accounts:,}", days, wh)
-    simulate_platform(SimulationConfig(n_accounts=n_accounts, days=days, seed=seed), wh)
-    log.info("2/5 dbt build --selector training (staging, features, labels, split)")
+    steps = 6 if refresh_days else 5
+    log.info("1/%d simulating %s accounts x %s days into %s", steps, f"{n_accounts:,}", days, wh)
+    cfg = SimulationConfig(n_accounts=n_accounts, days=days, seed=seed)
+    if refresh_days:
+        # the new bot family arrives with the first refreshed day: after training's data
+        cfg = replace(cfg, drift_day=days)
+    simulate_platform(cfg, wh)
+    log.info("2/%d dbt build --selector training (staging, features, labels, split)", steps)
     run_dbt(["build", "--selector", "training"], root)
-    log.info("3/5 training")
+    log.info("3/%d training", steps)
     result = train_models(wh, load_manifest(root), artifacts_dir(root), seed=seed, progress=False,
                           expectations_dir=expectations_dir(root))
     promote(wh, result.model_version, to="active")
-    log.info("4/5 dbt build (scores, review queue, monitoring)")
+    log.info("4/%d dbt build (scores, review queue, monitoring)", steps)
     run_dbt(["build"], root)
-    log.info("5/5 checking warehouse scores against scikit-learn")
+    if refresh_days:
+        log.info("5/%d refresh: %d more day%s of activity, then dbt build", steps, refresh_days,
+                 "" if refresh_days == 1 else "s")
+        extend_simulation(wh, refresh_days)
+        run_dbt(["build"], root)
+    log.info("%d/%d checking warehouse scores against scikit-learn", steps, steps)
     check = check_warehouse_scores(wh)
     summary = DemoSummary(wh, result.model_version, time.perf_counter() - t0,
-                          tables=summarize_warehouse(wh), score_check=check.as_dict())
+                          tables=summarize_warehouse(wh), score_check=check.as_dict(),
+                          refresh_days=refresh_days)
     _outcomes(wh, summary)
+    if refresh_days:
+        _monitoring(wh, summary, refresh_days + 1)
     return summary
+
+
+def _monitoring(path: Path, summary: DemoSummary, n_dates: int) -> None:
+    """What the monitoring marts say about the last ``n_dates`` scored dates."""
+    con = connect_warehouse(path, read_only=True)
+    try:
+        dates = [str(d) for (d,) in con.execute(
+            "select distinct as_of_date from marts.ml_bot_scores where model_version = ? "
+            "order by 1 desc limit ?", [summary.model_version, n_dates]).fetchall()][::-1]
+        summary.scored_dates = dates
+        for day in dates:
+            summary.drifted_features[day] = [f for (f,) in con.execute(
+                "select feature from monitoring.mon_feature_drift where as_of_date = ? "
+                "and is_drifted order by psi desc", [day]).fetchall()]
+            summary.failed_expectations[day] = con.execute(
+                "select count(*) from monitoring.mon_feature_validation where as_of_date = ? "
+                "and not success", [day]).fetchall()[0][0]
+            row = con.execute(
+                "select bool_or(is_score_drifted) from monitoring.mon_score_drift "
+                "where as_of_date = ? and model_version = ?", [day, summary.model_version]
+            ).fetchall()[0][0]
+            summary.score_drift[day] = bool(row)
+    finally:
+        con.close()
