@@ -122,6 +122,11 @@ def demo(
                   + (" (no review band: on validation the action threshold already reached the "
                      "review recall target; see the model card's notes)"
                      if th["review"] >= th["action"] else ""), highlight=False)
+    if s.unmet_target:
+        out.print(f"[yellow]warning:[/] the action threshold missed the precision target on "
+                  f"validation ({', '.join(s.unmet_target)}): too few labels at this size; the "
+                  "demo made it active anyway, `botsift models promote` would refuse",
+                  highlight=False)
     for decision, p in s.labelled_precision.items():
         truth = s.true_precision.get(decision)
         extra = f" (against the simulator's ground truth: {truth:.3f})" if truth is not None else ""
@@ -371,7 +376,16 @@ def train(
                   f"{test.get('pr_auc', float('nan')):.3f}", highlight=False)
     for note in th["notes"]:
         console.print(f"[yellow]warning:[/] {note}", highlight=False)
-    console.print(f"promote with: botsift models promote {result.model_version}", highlight=False)
+    unmet = [seg for seg, card in result.cards.items()
+             if (card.get("thresholds") or {}).get("precision_target_met") is False]
+    if unmet:
+        console.print(f"[yellow]warning:[/] the action threshold missed the precision target on "
+                      f"validation ({', '.join(unmet)}): `models promote` refuses it as active; "
+                      f"watch it as a shadow with: botsift models promote {result.model_version} "
+                      "--shadow", highlight=False)
+    else:
+        console.print(f"promote with: botsift models promote {result.model_version}",
+                      highlight=False)
 
 
 @app.command()
@@ -500,6 +514,7 @@ def models_list(warehouse: WarehouseOption = None) -> None:
 def models_promote(
     version: Annotated[str, typer.Argument(help="Model version to promote.")],
     shadow: Annotated[bool, typer.Option("--shadow", help="Promote to shadow (scored, not acted on).")] = False,
+    accept_unmet_target: Annotated[bool, typer.Option("--accept-unmet-target", help="Make active a version whose action threshold missed the precision target on validation.")] = False,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Make a version active (or shadow) for all its segments."""
@@ -507,7 +522,7 @@ def models_promote(
     from botsift.registry import promote
 
     to = "shadow" if shadow else "active"
-    rows = _run(promote, _warehouse(), version, to=to)
+    rows = _run(promote, _warehouse(), version, to=to, accept_unmet_target=accept_unmet_target)
     console.print(f"{version} is {to} for {', '.join(r['segment'] for r in rows)}",
                   highlight=False)
 

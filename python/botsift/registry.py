@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from botsift.errors import BotsiftError
-from botsift.project import connect_warehouse
+from botsift.project import connect_warehouse, table_exists
 from botsift.registry_tables import ensure_registry_tables
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
@@ -209,9 +209,12 @@ def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
 
 
 def list_versions(warehouse: Path) -> list[dict[str, Any]]:
-    """All registered rows, newest version first (card left out)."""
-    con = _connect(warehouse)
+    """All registered rows, newest version first (card left out); opens the warehouse
+    read-only and creates nothing (no registry yet: no rows)."""
+    con = connect_warehouse(warehouse, read_only=True)
     try:
+        if not table_exists(con, *VERSIONS_TABLE.split(".")):
+            return []
         cur = con.execute(f"""select model_version, segment, status, registered_at, promoted_at,
             action_threshold, review_threshold, onnx_sha256 from {VERSIONS_TABLE}
             order by model_version desc, segment = 'global' desc, segment""")
@@ -229,18 +232,60 @@ def _version_rows(con: duckdb.DuckDBPyConnection, version: str) -> dict[str, str
     return dict(rows)
 
 
-def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dict[str, Any]]:
+def _verify_files(con: duckdb.DuckDBPyConnection, version: str, action: str) -> None:
+    """Check every file of a version against the sha256 its registry row and card record.
+
+    Run before a status change: promoting (or restoring) a version whose files are missing or
+    changed would retire a working model for one the next ``dbt build`` refuses to load.
+    """
+    rows = con.execute(f"select segment, onnx_path, onnx_sha256, card from {VERSIONS_TABLE} "
+                       "where model_version = ? order by segment", [version]).fetchall()
+    for seg, onnx_path, onnx_sha, card_json in rows:
+        card = json.loads(card_json) if card_json else {}
+        files = [(Path(onnx_path), onnx_sha)]
+        if card.get("sklearn_file"):
+            files.append((Path(onnx_path).parent / card["sklearn_file"], card.get("sklearn_sha256")))
+        for path, sha in files:
+            if not path.is_file():
+                raise BotsiftError(f"cannot {action} {version} ({seg}): {path} is missing; "
+                                   "restore the artifacts folder (nothing was changed)")
+            if sha256_file(path) != sha:
+                raise BotsiftError(f"cannot {action} {version} ({seg}): {path} does not match "
+                                   "its recorded sha256 (the file was changed; nothing was "
+                                   "changed in the registry)")
+
+
+def _unmet_targets(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
+    """Segments of a version whose action threshold missed its precision target on validation."""
+    out = []
+    for seg, card_json in con.execute(f"select segment, card from {VERSIONS_TABLE} "
+                                      "where model_version = ? order by segment",
+                                      [version]).fetchall():
+        th = (json.loads(card_json) if card_json else {}).get("thresholds") or {}
+        if th.get("precision_target_met") is False:
+            out.append(f"{seg}: precision {th.get('action_precision', float('nan')):.3f} < target "
+                       f"{th.get('precision_target', float('nan')):.3f} at threshold "
+                       f"{th.get('action', float('nan')):.3g}")
+    return out
+
+
+def promote(warehouse: Path, model_version: str, to: str = "active", *,
+            accept_unmet_target: bool = False) -> list[dict[str, Any]]:
     """Make a version ``active`` (or ``shadow``) for all its segments.
 
     Promoting retires every row of another version in that status, including segments the
     new version lacks (scoring then falls back to its global model): one version is active,
-    and at most one is shadow.
+    and at most one is shadow. The version's files are checked against their sha256 first.
+
+    A version whose action threshold missed the precision target on validation (training
+    fell back to its most precise threshold, which on too few labels can flag most accounts)
+    is refused as ``active`` unless ``accept_unmet_target``; as a shadow it only gets scored.
 
     Raises
     ------
     BotsiftError
         If the version is unknown, already in that status, active when ``to`` is shadow,
-        or ``to`` is not active/shadow.
+        ``to`` is not active/shadow, a file is missing or changed, or the target was missed.
     """
     if to not in ("active", "shadow"):
         raise BotsiftError(f"promote to {to!r}: use 'active' or 'shadow'")
@@ -254,6 +299,14 @@ def promote(warehouse: Path, model_version: str, to: str = "active") -> list[dic
             raise BotsiftError(
                 f"model version {model_version} is active: making it shadow would leave no "
                 "active model; promote another version to active (or roll back) first")
+        unmet = _unmet_targets(con, model_version) if to == "active" else []
+        if unmet and not accept_unmet_target:
+            raise BotsiftError(
+                f"model version {model_version} missed its precision target on validation "
+                f"({'; '.join(unmet)}): its action threshold is not fit to act on; promote it "
+                "as a shadow to watch it, retrain on more labels, or pass "
+                "--accept-unmet-target")
+        _verify_files(con, model_version, "promote")
         con.execute("begin")
         # every row of another version in that status, segments this one lacks included:
         # a region model of the old shadow left in shadow would score that region beside the
@@ -347,6 +400,7 @@ def rollback(warehouse: Path) -> str:
         if not prev:
             raise BotsiftError(f"no earlier active version to roll back to from {current}")
         target = prev[0][0]
+        _verify_files(con, target, "roll back to")
         con.execute("begin")
         for v, seg in con.execute(f"""select model_version, segment from {VERSIONS_TABLE}
                                      where status = 'active'""").fetchall():

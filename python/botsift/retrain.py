@@ -226,7 +226,9 @@ def review_shadow(warehouse: Path, *, min_days: int = 3, apply: bool = True) -> 
     review.decision = "promote" if review.n_promote > review.n_do_not_promote else "retire"
     if apply:
         if review.decision == "promote":
-            registry.promote(warehouse, shadow, to="active")
+            # its action threshold was judged on production outcomes (mon_shadow_outcomes
+            # enforces each version's action decisions), which outranks a validation target
+            registry.promote(warehouse, shadow, to="active", accept_unmet_target=True)
         else:
             registry.retire(warehouse, shadow, reason="shadow outcomes did not beat the active model")
         review.applied = True

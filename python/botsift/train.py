@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import platform
+import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,51 @@ def _git_sha() -> str:
     except (OSError, subprocess.SubprocessError):
         return "nogit"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "nogit"
+
+
+def _reserve_version(artifacts_dir: Path, version: str | None, now: datetime
+                     ) -> tuple[str, Path]:
+    """Claim a version id before training: a ``.reserved-<version>`` file made exclusively.
+
+    Two runs started in the same second used to draw the same id, and the second learned it
+    only when writing its folder, after training. Without an explicit ``version`` the next
+    free second is taken. Also checks, before minutes of training, that the artifacts folder
+    is (or can be made) a folder.
+
+    Returns
+    -------
+    tuple
+        The version id and its reservation file (the caller removes it when done).
+
+    Raises
+    ------
+    BotsiftError
+        If the artifacts path is not a folder, or ``version`` exists or is being trained.
+    """
+    try:
+        artifacts_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BotsiftError(f"the artifacts folder {artifacts_dir} cannot be made "
+                           f"({exc.strerror or exc}): set BOTSIFT_ARTIFACTS to a folder") from None
+    candidates = [version] if version else [new_model_version(now + timedelta(seconds=i))
+                                           for i in range(120)]
+    for v in candidates:
+        lock = artifacts_dir / f".reserved-{v}"
+        if (artifacts_dir / v).exists():
+            continue
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise BotsiftError(f"cannot write to the artifacts folder {artifacts_dir} "
+                               f"({exc.strerror or exc})") from None
+        return v, lock
+    if version:
+        raise BotsiftError(f"{artifacts_dir / version} exists or is being trained: versions are "
+                           "immutable")
+    raise BotsiftError(f"no free version id in the next 120 s under {artifacts_dir}: remove "
+                       "stale .reserved-* files there")
 
 
 def new_model_version(now: datetime | None = None) -> str:
@@ -431,102 +478,108 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
     """
     check_targets(precision_target, recall_target)  # before minutes of search, not after
     created = datetime.now(UTC)
-    version = model_version or new_model_version(created)
-    if (Path(artifacts_dir) / version).exists():
-        raise BotsiftError(f"{Path(artifacts_dir) / version} exists: versions are immutable")
-    grids = {**DEFAULT_GRIDS, **(grids or {})}
-    data = load_training_examples(warehouse, manifest, label_sources=label_sources)
-    counts = data.counts()
-    log.info("training examples: %s", ", ".join(
-        f"{s} {c['rows']:,} rows ({c['positives']:,} bots)" for s, c in counts.items()))
-    dropped = uninformative_features(data.subset(data.mask("train")))
-    if dropped:
-        kept = [f for f in data.features if f not in dropped]
-        if not kept:
-            raise BotsiftError("no feature carries information on the train split (every one is "
-                               "null or constant): check the feature marts were built")
-        log.info("training on %d of %d features; dropped as uninformative on train: %s",
-                 len(kept), len(data.features), ", ".join(f"{f} ({why})" for f, why in dropped.items()))
-        data = data.select_features(kept)
-    data.extra["dropped_features"] = dropped
-    train, val, test = (data.subset(data.mask(s)) for s in ("train", "validation", "test"))
+    version, reservation = _reserve_version(Path(artifacts_dir), model_version, created)
+    try:
+        grids = {**DEFAULT_GRIDS, **(grids or {})}
+        data = load_training_examples(warehouse, manifest, label_sources=label_sources)
+        counts = data.counts()
+        log.info("training examples: %s", ", ".join(
+            f"{s} {c['rows']:,} rows ({c['positives']:,} bots)" for s, c in counts.items()))
+        dropped = uninformative_features(data.subset(data.mask("train")))
+        if dropped:
+            kept = [f for f in data.features if f not in dropped]
+            if not kept:
+                raise BotsiftError("no feature carries information on the train split (every one is "
+                                   "null or constant): check the feature marts were built")
+            log.info("training on %d of %d features; dropped as uninformative on train: %s",
+                     len(kept), len(data.features), ", ".join(f"{f} ({why})" for f, why in dropped.items()))
+            data = data.select_features(kept)
+        data.extra["dropped_features"] = dropped
+        train, val, test = (data.subset(data.mask(s)) for s in ("train", "validation", "test"))
 
-    tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
-                    seed=seed, progress=progress)
-    kw: dict[str, Any] = {"version": version, "seed": seed, "precision_target": precision_target, "recall_target": recall_target,
-          "weight_step": weight_step, "progress": progress}
-    models = {registry.GLOBAL_SEGMENT: _fit_segment(registry.GLOBAL_SEGMENT, train, val,
-                                                    tuned, **kw)}
-    selection: dict[str, dict[str, Any]] = {}
-    if per_region:
-        if region_column not in data.segments:
-            raise BotsiftError(f"per-region models need a segment column {region_column!r}; "
-                               "pass per_region=False (CLI: --no-per-region)")
-        glob = models[registry.GLOBAL_SEGMENT]
-        for region in sorted(set(train.segments[region_column].tolist())):
-            tr = train.subset(train.segments[region_column] == region)
-            va = val.subset(val.segments[region_column] == region)
-            n_tr, n_va = int(tr.y.sum()), int(va.y.sum())
-            info: dict[str, Any] = {"train_positives": n_tr, "validation_positives": n_va}
-            if n_tr < min_region_positives or n_va < min_region_validation_positives \
-                    or va.y.min() == va.y.max():
-                info["decision"] = (f"global (needs >= {min_region_positives} train and >= "
-                                    f"{min_region_validation_positives} validation positives)")
+        tuned = _search(train, families, grids, n_splits=n_splits, max_rows=tune_max_rows,
+                        seed=seed, progress=progress)
+        kw: dict[str, Any] = {"version": version, "seed": seed, "precision_target": precision_target, "recall_target": recall_target,
+              "weight_step": weight_step, "progress": progress}
+        models = {registry.GLOBAL_SEGMENT: _fit_segment(registry.GLOBAL_SEGMENT, train, val,
+                                                        tuned, **kw)}
+        selection: dict[str, dict[str, Any]] = {}
+        if per_region:
+            if region_column not in data.segments:
+                raise BotsiftError(f"per-region models need a segment column {region_column!r}; "
+                                   "pass per_region=False (CLI: --no-per-region)")
+            glob = models[registry.GLOBAL_SEGMENT]
+            for region in sorted(set(train.segments[region_column].tolist())):
+                tr = train.subset(train.segments[region_column] == region)
+                va = val.subset(val.segments[region_column] == region)
+                n_tr, n_va = int(tr.y.sum()), int(va.y.sum())
+                info: dict[str, Any] = {"train_positives": n_tr, "validation_positives": n_va}
+                if n_tr < min_region_positives or n_va < min_region_validation_positives \
+                        or va.y.min() == va.y.max() or tr.y.min() == tr.y.max():
+                    info["decision"] = (f"global (needs >= {min_region_positives} train and >= "
+                                        f"{min_region_validation_positives} validation positives)")
+                    selection[region] = info
+                    continue
+                sm = _fit_segment(region, tr, va, tuned, **kw)
+                keep, figures = _region_comparison(sm, glob, va, weight_step)
+                info |= figures
+                if keep:
+                    models[region] = sm
+                    info["decision"] = "region model"
+                else:
+                    info["decision"] = "global (region model did not beat it on validation)"
                 selection[region] = info
-                continue
-            sm = _fit_segment(region, tr, va, tuned, **kw)
-            keep, figures = _region_comparison(sm, glob, va, weight_step)
-            info |= figures
-            if keep:
-                models[region] = sm
-                info["decision"] = "region model"
-            else:
-                info["decision"] = "global (region model did not beat it on validation)"
-            selection[region] = info
-            log.info("region %s: %s", region, info["decision"])
+                log.info("region %s: %s", region, info["decision"])
 
-    artifacts: dict[str, registry.SegmentArtifact] = {}
-    cards: dict[str, dict[str, Any]] = {}
-    mrows: list[tuple] = []
-    crows: list[tuple] = []
-    for seg, sm in models.items():
-        if seg == registry.GLOBAL_SEGMENT:
-            seg_data, seg_test = data, test
-            splits = {"validation": val, "test": test}
-        else:
-            seg_data = data.subset(data.segments[region_column] == seg)
-            seg_test = test.subset(test.segments[region_column] == seg)
-            splits = {"validation": val.subset(val.segments[region_column] == seg),
-                      "test": seg_test}
-        onnx_bytes = sm.onnx_bytes
-        parity = _parity(sm, onnx_bytes, seg_test)
-        m, c, summary = _evaluate(version, sm, splits, seed=seed, n_boot=bootstrap_resamples)
-        mrows += m
-        crows += c
-        card = _card(version, sm, seg_data, tuned, parity, summary, seed=seed,
-                     label_sources=label_sources, created_at=created)
-        if seg == registry.GLOBAL_SEGMENT:
-            card["segment_models"] = {"column": region_column if per_region else None,
-                                      "min_region_positives": min_region_positives,
-                                      "regions": selection}
-        rules = _tree_rules(sm, data.features)
-        artifacts[seg] = registry.SegmentArtifact(
-            onnx_bytes, card, {"tree_rules.txt": rules} if rules else {},
-            sklearn_bytes=skops_io.dumps(sm.ensemble))
-        cards[seg] = card
-    folder = registry.write_version(Path(artifacts_dir), version, artifacts)
-    cards = {seg: _read_card(folder, seg) for seg in cards}
-    registered = registry.register(warehouse, folder) if register else []
-    evaluation.write_evaluation(warehouse, version, mrows, crows)
-    if register and expectations_dir is not None and data.snapshot is not None:
-        _write_drift_reference(warehouse, version, folder, data, Path(expectations_dir),
-                               reference_max_rows)
-    test_m = cards[registry.GLOBAL_SEGMENT]["metrics"]["ensemble"]["test"]
-    log.info("model version %s written to %s: test PR AUC %.4f [%.4f, %.4f], precision %.3f / "
-             "recall %.3f at the action threshold", version, folder, test_m.get("pr_auc", 0),
-             test_m.get("pr_auc_ci95_low", 0), test_m.get("pr_auc_ci95_high", 0),
-             test_m.get("precision_at_action", 0), test_m.get("recall_at_action", 0))
-    return TrainingResult(version, folder, cards, registered)
+        artifacts: dict[str, registry.SegmentArtifact] = {}
+        cards: dict[str, dict[str, Any]] = {}
+        mrows: list[tuple] = []
+        crows: list[tuple] = []
+        for seg, sm in models.items():
+            if seg == registry.GLOBAL_SEGMENT:
+                seg_data, seg_test = data, test
+                splits = {"validation": val, "test": test}
+            else:
+                seg_data = data.subset(data.segments[region_column] == seg)
+                seg_test = test.subset(test.segments[region_column] == seg)
+                splits = {"validation": val.subset(val.segments[region_column] == seg),
+                          "test": seg_test}
+            onnx_bytes = sm.onnx_bytes
+            parity = _parity(sm, onnx_bytes, seg_test)
+            m, c, summary = _evaluate(version, sm, splits, seed=seed, n_boot=bootstrap_resamples)
+            mrows += m
+            crows += c
+            card = _card(version, sm, seg_data, tuned, parity, summary, seed=seed,
+                         label_sources=label_sources, created_at=created)
+            if seg == registry.GLOBAL_SEGMENT:
+                card["segment_models"] = {"column": region_column if per_region else None,
+                                          "min_region_positives": min_region_positives,
+                                          "regions": selection}
+            rules = _tree_rules(sm, data.features)
+            artifacts[seg] = registry.SegmentArtifact(
+                onnx_bytes, card, {"tree_rules.txt": rules} if rules else {},
+                sklearn_bytes=skops_io.dumps(sm.ensemble))
+            cards[seg] = card
+        folder = registry.write_version(Path(artifacts_dir), version, artifacts)
+        try:
+            cards = {seg: _read_card(folder, seg) for seg in cards}
+            registered = registry.register(warehouse, folder) if register else []
+        except BaseException:
+            # an unregistered folder is an orphan no command can register: remove it
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        evaluation.write_evaluation(warehouse, version, mrows, crows)
+        if register and expectations_dir is not None and data.snapshot is not None:
+            _write_drift_reference(warehouse, version, folder, data, Path(expectations_dir),
+                                   reference_max_rows)
+        test_m = cards[registry.GLOBAL_SEGMENT]["metrics"]["ensemble"]["test"]
+        log.info("model version %s written to %s: test PR AUC %.4f [%.4f, %.4f], precision %.3f / "
+                 "recall %.3f at the action threshold", version, folder, test_m.get("pr_auc", 0),
+                 test_m.get("pr_auc_ci95_low", 0), test_m.get("pr_auc_ci95_high", 0),
+                 test_m.get("precision_at_action", 0), test_m.get("recall_at_action", 0))
+        return TrainingResult(version, folder, cards, registered)
+    finally:
+        reservation.unlink(missing_ok=True)
 
 
 def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: TrainingExamples,

@@ -73,7 +73,9 @@ def build_scored(tmp: Path, config: SimulationConfig, train_kwargs: dict[str, An
         sw.dbt("seed")
     sw.dbt(command, "--selector", "training")
     result = sw.train(**train_kwargs)
-    promote(sw.wh, result.model_version, to="active")
+    # a tiny simulation: the action threshold misses the precision target (scoring mechanics
+    # are what these tests check, not the model)
+    promote(sw.wh, result.model_version, to="active", accept_unmet_target=True)
     sw.dbt(command)
     return sw, result
 

@@ -149,3 +149,51 @@ def test_robustness_without_writing_on_the_active_version(project):
                                "and table_name = ?", [schema, table]).fetchall()[0][0]
     finally:
         con.close()
+
+
+def test_a_registration_that_fails_leaves_no_orphan_version_folder(project, monkeypatch):
+    """Another process took the warehouse's write lock while the version was being trained
+    (a scheduled dbt build): the folder was left complete, unregistered, and no command
+    registers it."""
+    import subprocess
+    import sys
+
+    from botsift import registry
+
+    _, wh, manifest = project
+    real = registry.register
+
+    def register_while_locked(warehouse, folder):
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+             "print('held', flush=True); time.sleep(120)", str(warehouse)],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            return real(warehouse, folder)  # the real lock error
+        finally:
+            holder.kill()
+            holder.wait()
+
+    monkeypatch.setattr(registry, "register", register_while_locked)
+    out = wh.parent / "locked"
+    with pytest.raises(BotsiftError, match="locked by another process"):
+        train_models(wh, manifest, out, per_region=False, model_version="orphan", **FAST)
+    assert list(out.iterdir()) == []  # no version folder, no reservation left
+
+
+def test_a_region_without_bots_in_train_is_scored_by_the_global_model(project):
+    # with --min-region-positives 0 it reached a one-class fit: a 120-line ValueError traceback
+    _, wh, manifest = project
+    con = duckdb.connect(str(wh))
+    region = con.execute("select region from marts.ml_training_examples where label = 1 "
+                         "group by 1 order by count(*) limit 1").fetchall()[0][0]
+    con.execute("update marts.ml_training_examples set split = 'validation' "
+                "where region = ? and label = 1 and split = 'train'", [region])
+    con.close()
+    result = train_models(wh, manifest, wh.parent / "regions", per_region=True,
+                          min_region_positives=0, min_region_validation_positives=1,
+                          model_version="regions", **FAST)
+    selection = result.card["segment_models"]["regions"][region]
+    assert selection["train_positives"] == 0 and selection["decision"].startswith("global")
+    assert region not in result.cards

@@ -126,3 +126,53 @@ def test_load_active_verifies_sha256_and_falls_back(tmp_path):
     (folder / "model.onnx").write_bytes(b"tampered")
     with pytest.raises(BotsiftError, match="sha256"):
         load_active(wh)
+
+
+@pytest.mark.parametrize("damage", ["change", "delete"])
+def test_promote_and_rollback_refuse_a_version_whose_files_fail_their_sha256(tmp_path, damage):
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "v1")
+    v2 = _new(tmp_path, wh, "v2", regions=("eu",))
+    promote(wh, "v1")
+    onnx = v2 / "segments" / "eu" / "model.onnx"
+    onnx.write_bytes(b"tampered") if damage == "change" else onnx.unlink()
+    needle = "does not match its recorded sha256" if damage == "change" else "is missing"
+    # the working version stays active: the next dbt build would have refused v2's file
+    with pytest.raises(BotsiftError, match=rf"cannot promote v2 \(eu\): .*model.onnx {needle}"):
+        promote(wh, "v2")
+    assert _deployed(wh) == [("global", "v1")]
+    # a roll back to a damaged version is refused the same way
+    _new(tmp_path, wh, "v3")
+    promote(wh, "v3")
+    (tmp_path / "artifacts" / "v1" / "model.onnx").write_bytes(b"tampered")
+    with pytest.raises(BotsiftError, match=r"cannot roll back to v1 \(global\): .*does not match"):
+        rollback(wh)
+    assert _deployed(wh) == [("global", "v3")]
+
+
+def test_a_version_that_missed_its_precision_target_is_not_made_active_by_default(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "v1")
+    card = {"segment": "global", "thresholds": {
+        "action": 4.25e-05, "review": 4.25e-05, "precision_target": 0.95,
+        "action_precision": 0.00145, "precision_target_met": False}}
+    register(wh, write_version(tmp_path / "artifacts", "v2",
+                               {"global": SegmentArtifact(b"onnx-v2", card, {})}))
+    promote(wh, "v1")
+    with pytest.raises(BotsiftError, match=r"v2 missed its precision target on validation "
+                       r"\(global: precision 0.001 < target 0.950 at threshold 4.25e-05\)"):
+        promote(wh, "v2")
+    assert _deployed(wh) == [("global", "v1")]
+    promote(wh, "v2", to="shadow")  # watched, never acted on
+    assert _deployed(wh, "shadow") == [("global", "v2")]
+    promote(wh, "v2", accept_unmet_target=True)
+    assert _deployed(wh) == [("global", "v2")]
+
+
+def test_listing_versions_creates_nothing(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    assert list_versions(wh) == []
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(0,)]
+    con.close()

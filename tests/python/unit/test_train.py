@@ -108,3 +108,27 @@ def test_a_region_model_must_beat_the_global_base_models_best_vote_on_its_rows()
     assert not keep
     better = segment(list(weights), region_ap + 0.01)  # a region model that does beat it
     assert _region_comparison(better, glob, va, weight_step=0.1)[0]  # type: ignore[arg-type]
+
+
+def test_two_runs_in_the_same_second_reserve_different_versions(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from botsift.errors import BotsiftError
+    from botsift.train import _reserve_version
+
+    now = datetime(2026, 11, 25, 3, 56, 16, tzinfo=UTC)
+    a, lock_a = _reserve_version(tmp_path, None, now)
+    b, _ = _reserve_version(tmp_path, None, now)
+    assert a.startswith("20261125T035616-") and b.startswith("20261125T035617-"), (a, b)
+    with pytest.raises(BotsiftError, match="exists or is being trained"):
+        _reserve_version(tmp_path, a, now)  # an explicit id: no bump
+    lock_a.unlink()
+    (tmp_path / a).mkdir()  # trained and written
+    c, _ = _reserve_version(tmp_path, None, now)
+    assert c not in (a, b)
+    afile = tmp_path / "a_file"
+    afile.write_text("x")
+    with pytest.raises(BotsiftError, match="artifacts folder .*a_file cannot be made"):
+        _reserve_version(afile, None, now)
