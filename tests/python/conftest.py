@@ -2,6 +2,7 @@
 warehouse file locked by another process."""
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,20 +45,27 @@ def examples_table() -> pa.Table:
                                   separation=2.0, seed=7)
 
 
+@contextlib.contextmanager
+def write_lock_held(path: Path) -> Iterator[int]:
+    """Another process holds ``path`` open for writing (as `dbt build` does); yields its pid."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(120)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 @pytest.fixture
 def locked_warehouse(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     """(path, pid): a warehouse file another process holds open for writing, as `dbt build` does."""
     path = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('ready', flush=True); time.sleep(60)", str(path)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        yield path, holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
+    with write_lock_held(path) as pid:
+        yield path, pid
 
 
 @pytest.fixture

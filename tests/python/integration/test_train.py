@@ -12,7 +12,7 @@ from botsift.examples import load_training_examples
 from botsift.export import onnx_probabilities
 from botsift.registry import list_versions, load_active, promote, sha256_file
 from botsift.train import train_models
-from conftest import FAST
+from conftest import FAST, write_lock_held
 
 pytestmark = pytest.mark.integration
 
@@ -155,25 +155,14 @@ def test_a_registration_that_fails_leaves_no_orphan_version_folder(project, monk
     """Another process took the warehouse's write lock while the version was being trained
     (a scheduled dbt build): the folder was left complete, unregistered, and no command
     registers it."""
-    import subprocess
-    import sys
-
     from botsift import registry
 
     _, wh, manifest = project
     real = registry.register
 
     def register_while_locked(warehouse, folder):
-        holder = subprocess.Popen(
-            [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-             "print('held', flush=True); time.sleep(120)", str(warehouse)],
-            stdout=subprocess.PIPE, text=True)
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with write_lock_held(warehouse):
             return real(warehouse, folder)  # the real lock error
-        finally:
-            holder.kill()
-            holder.wait()
 
     monkeypatch.setattr(registry, "register", register_while_locked)
     out = wh.parent / "locked"
