@@ -262,10 +262,14 @@ def _unmet_targets(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
                                       "where model_version = ? order by segment",
                                       [version]).fetchall():
         th = (json.loads(card_json) if card_json else {}).get("thresholds") or {}
+
+        def num(key: str, th: dict = th) -> float:
+            value = th.get(key)
+            return float(value) if isinstance(value, int | float) else float("nan")
+
         if th.get("precision_target_met") is False:
-            out.append(f"{seg}: precision {th.get('action_precision', float('nan')):.3f} < target "
-                       f"{th.get('precision_target', float('nan')):.3f} at threshold "
-                       f"{th.get('action', float('nan')):.3g}")
+            out.append(f"{seg}: precision {num('action_precision'):.3f} < target "
+                       f"{num('precision_target'):.3f} at threshold {num('action'):.3g}")
     return out
 
 
