@@ -297,7 +297,7 @@ def _publish(ctx: Any, root: Path, result: Any, suite: Any, batch_id: str, day: 
             for folder in list(path.parents)[:len(rel.parts) - 2]:
                 with contextlib.suppress(OSError):  # not empty: another run is in it
                     folder.rmdir()
-    ids = [key]
+    ids: list[ValidationResultIdentifier | ExpectationSuiteIdentifier] = [key]
     if not (site / "expectations" / f"{suite.name}.html").is_file():
         ids.append(suite_id)
     ctx.build_data_docs(resource_identifiers=ids)

@@ -241,8 +241,11 @@ DECISIONS = ("none", "review", "action")
 _DECISION_DICT = pa.array(DECISIONS, type=pa.string())
 
 
-def decision_codes(prob: np.ndarray, action_threshold: float, review_threshold: float) -> np.ndarray:
-    """Index into :data:`DECISIONS` per score: 0 none, 1 review (>= review), 2 action (>= action)."""
+def decision_codes(prob: np.ndarray, action_threshold: float | np.ndarray,
+                   review_threshold: float | np.ndarray) -> np.ndarray:
+    """Index into :data:`DECISIONS` per score: 0 none, 1 review (>= review), 2 action (>= action).
+
+    A threshold may be one per row (an array as long as ``prob``)."""
     codes = (prob >= review_threshold).astype(np.int8)
     codes[prob >= action_threshold] = 2
     return codes
