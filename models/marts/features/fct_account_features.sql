@@ -55,6 +55,22 @@
 {%- set posts_at = counter_at_as_of('windowed.profile_count_posts', '(coalesce(windowed.count_posts_after, 0) + windowed.count_posts_after_grid)') -%}
 {%- set likes_at = counter_at_as_of('windowed.profile_count_likes', '(coalesce(windowed.count_likes_given_after, 0) + windowed.count_likes_given_after_grid)') -%}
 
+{#- An incremental run also recomputes from the earliest snapshot whose 7-day activity
+    totals no longer match staging (macro feature_window_mismatches): events of its days were
+    loaded after it was computed. Found before the run (run_query), so the range is a literal;
+    the scores and monitoring rows already made from those dates stay as they were. -#}
+{%- set recompute_from = none -%}
+{%- if execute and is_incremental() -%}
+    {%- set stale = run_query('select min(as_of_date) from ('
+                              ~ feature_window_mismatches(this) ~ ') as stale') -%}
+    {%- set recompute_from = stale.columns[0].values()[0] if stale and stale.rows | length else none -%}
+    {%- if recompute_from is not none -%}
+        {{ log('fct_account_features: events loaded late: snapshots from ' ~ recompute_from
+               ~ ' on are computed again (their scores and monitoring rows stay as they were)',
+               info=true) }}
+    {%- endif -%}
+{%- endif %}
+
 with
 
 snapshot_dates as (
@@ -64,6 +80,9 @@ snapshot_dates as (
     {#- the table's latest date is computed again: its day may have been loaded in part (a
         mid-day load), and the rest of it arrives with the next refresh -#}
     where as_of_date >= (select max(as_of_date) from {{ this }})
+    {%- if recompute_from is not none %}
+        or as_of_date >= cast('{{ recompute_from }}' as date)
+    {%- endif %}
     {% endif %}
 
 ),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -355,12 +356,13 @@ def test_a_refresh_leaves_botnets_and_small_strata_in_their_split(
     assert counts["many"][1] < 0.01 * counts["many"][0], counts
 
 
-def test_events_loaded_late_name_the_stale_snapshots_and_do_not_stop_the_build(
+def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
         built_warehouse: Path, tmp_path: Path) -> None:
-    """Posts of an early day loaded after the features were built: a refresh computes only the
-    latest date again, so the earlier snapshots miss them. The leak check used to fail on
-    those (an error: scoring and monitoring skipped on every later build, when a sampled
-    account was among them); now the build passes and a warning names the stale dates."""
+    """Posts of an early day loaded after the features were built. A refresh used to compute
+    only the latest date again, so the earlier snapshots missed them, and the leak check then
+    failed (an error: scoring and monitoring skipped on every later build, when a sampled
+    account was among them). Now the refresh recomputes from that day, and its snapshots
+    equal a full build's."""
     import subprocess
     import sys
 
@@ -376,14 +378,33 @@ def test_events_loaded_late_name_the_stale_snapshots_and_do_not_stop_the_build(
         from (select distinct account_id from staging.stg_platform__accounts
               where created_at < timestamp '2026-10-04' order by account_id limit 400)""")
     con.close()
-    env = {**dbt_env(ROOT), "BOTSIFT_WAREHOUSE": str(wh)}
-    res = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "build",
-                          "--selector", "training", "--target-path", str(tmp_path / "target")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    out = res.stdout + res.stderr
-    assert res.returncode == 0, out[-3000:]
+
+    def build(warehouse: Path, *args: str) -> str:
+        env = {**dbt_env(ROOT), "BOTSIFT_WAREHOUSE": str(warehouse)}
+        res = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()",
+                              "build", *args, "--target-path", str(tmp_path / "target")],
+                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        return out
+
+    out = build(wh, "--selector", "training")
     assert "ERROR=0" in out and "PASS assert_fct_account_features__no_data_after_as_of_date" in out
-    stale = [f"2026-10-{d:02d}" for d in range(4, 11)]  # the 7-day windows holding the 4th
-    assert f"STALE feature snapshots (events loaded after they were computed): {', '.join(stale)};" \
-        in out, out[-3000:]
-    assert "WARN 7 assert_fct_account_features__windows_match_staged_events" in out, out[-3000:]
+    assert "events loaded late: snapshots from 2026-10-04 on are computed again" in out, out[-3000:]
+    assert "PASS assert_fct_account_features__windows_match_staged_events" in out
+    full = tmp_path / "full.duckdb"
+    shutil.copy(wh, full)
+    build(full, "--selector", "training", "--full-refresh")
+    con = duckdb.connect()
+    con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
+    q = ("select * exclude (count_posts, posts_per_day_of_age) from {}.marts.fct_account_features "
+         "where as_of_date >= date '2026-10-04'")
+    assert con.execute(f"select count(*) from ({q.format('inc')} except {q.format('fresh')})"
+                       ).fetchall() == [(0,)]
+    # the lifetime post counter is rolled back from the export: the late posts move it on
+    # earlier dates too, which only a full build recomputes; on and after the 4th it matches
+    q = "select account_id, as_of_date, count_posts from {}.marts.fct_account_features"
+    assert con.execute(f"select min(as_of_date) from ({q.format('inc')} except {q.format('fresh')})"
+                       ).fetchall()[0][0] < date(2026, 10, 4)
+    assert con.execute(f"select count(*) from ({q.format('inc')} except {q.format('fresh')}) "
+                       "where as_of_date >= date '2026-10-04'").fetchall() == [(0,)]
