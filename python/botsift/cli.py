@@ -95,7 +95,7 @@ def demo(
     accounts: Annotated[int, typer.Option(help="Number of simulated accounts.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days of activity.")] = 30,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 42,
-    refresh_days: Annotated[int, typer.Option(min=0, help="Days a scheduled refresh adds after training (a new bot family arrives with them); 0: no refresh.")] = 2,
+    refresh_days: Annotated[int, typer.Option(min=0, help="Days of activity a scheduled refresh adds after training (then dbt build); 0: no refresh.")] = 2,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Simulate a small platform and run the whole pipeline end to end."""
@@ -136,8 +136,8 @@ def demo(
               + (f", decisions their own score does not give {bad}"
                  if (bad := s.score_check.get("inconsistent_decisions")) else ""))
     if s.refresh_days:
-        out.print(f"refresh (+{s.refresh_days} days, `dbt build`), per scored date "
-                  "(a new bot family arrived with the refresh):")
+        out.print(f"refresh (+{s.refresh_days} days, `dbt build`), what monitoring says per "
+                  "scored date:")
         for day in s.scored_dates:
             feats = s.drifted_features.get(day, [])
             shown = ", ".join(feats[:4]) + (f" and {len(feats) - 4} more" if len(feats) > 4 else "")
