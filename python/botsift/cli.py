@@ -376,8 +376,9 @@ def train(
                   f"{test.get('pr_auc', float('nan')):.3f}", highlight=False)
     for note in th["notes"]:
         console.print(f"[yellow]warning:[/] {note}", highlight=False)
-    unmet = [seg for seg, card in result.cards.items()
-             if (card.get("thresholds") or {}).get("precision_target_met") is False]
+    from botsift.registry import missed_precision_target
+
+    unmet = [seg for seg, card in result.cards.items() if missed_precision_target(card)]
     if unmet:
         console.print(f"[yellow]warning:[/] the action threshold missed the precision target on "
                       f"validation ({', '.join(unmet)}): `models promote` refuses it as active; "

@@ -129,7 +129,7 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42,
     monitoring marts for them (0: no refresh); ``botsift score --check``.
     """
     from botsift.manifest import load_manifest
-    from botsift.registry import promote
+    from botsift.registry import missed_precision_target, promote
     from botsift.score_check import check_warehouse_scores
     from botsift.simulate import SimulationConfig, extend_simulation, simulate_platform
     from botsift.train import train_models
@@ -174,8 +174,7 @@ def run_demo(n_accounts: int = 20_000, days: int = 30, seed: int = 42,
                           tables=summarize_warehouse(wh), score_check=check.as_dict(),
                           refresh_days=refresh_days,
                           unmet_target=sorted(seg for seg, card in result.cards.items()
-                                              if card["thresholds"].get("precision_target_met")
-                                              is False))
+                                              if missed_precision_target(card)))
     _outcomes(wh, summary)
     if refresh_days:
         _monitoring(wh, summary, refresh_days + 1)

@@ -30,7 +30,7 @@ from botsift.project import connect_warehouse, table_exists
 from botsift.registry_tables import ensure_registry_tables
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
-           "ActiveModel", "sha256_bytes", "sha256_file", "write_version", "register",
+           "ActiveModel", "missed_precision_target", "sha256_bytes", "sha256_file", "write_version", "register",
            "list_versions", "promote", "retire", "rollback", "load_active"]
 
 log = logging.getLogger(__name__)
@@ -255,19 +255,25 @@ def _verify_files(con: duckdb.DuckDBPyConnection, version: str, action: str) -> 
                                    "changed in the registry)")
 
 
+def missed_precision_target(card: dict[str, Any]) -> bool:
+    """Whether a model card's action threshold missed its precision target on validation."""
+    return (card.get("thresholds") or {}).get("precision_target_met") is False
+
+
 def _unmet_targets(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
     """Segments of a version whose action threshold missed its precision target on validation."""
     out = []
     for seg, card_json in con.execute(f"select segment, card from {VERSIONS_TABLE} "
                                       "where model_version = ? order by segment",
                                       [version]).fetchall():
-        th = (json.loads(card_json) if card_json else {}).get("thresholds") or {}
+        card = json.loads(card_json) if card_json else {}
+        th = card.get("thresholds") or {}
 
         def num(key: str, th: dict = th) -> float:
             value = th.get(key)
             return float(value) if isinstance(value, int | float) else float("nan")
 
-        if th.get("precision_target_met") is False:
+        if missed_precision_target(card):
             out.append(f"{seg}: precision {num('action_precision'):.3f} < target "
                        f"{num('precision_target'):.3f} at threshold {num('action'):.3g}")
     return out
