@@ -103,7 +103,7 @@ def _lr_model(con: duckdb.DuckDBPyConnection, active: DeployedModel, out: Path) 
 
 
 def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[DeployedModel],
-                    batch: int, *, drop: tuple[str, ...] = ()) -> float:
+                    batch: int, *, drop: tuple[str, ...] = (), dates: int = 1) -> float:
     """Seconds for the dbt model's code path, writing the scores into a table.
 
     ``drop`` leaves score columns out of the write (DuckDB pushes the projection into its
@@ -112,7 +112,7 @@ def _warehouse_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[
     """
     features = con.table(relation)
     t0 = time.perf_counter()
-    scores = score_snapshot_with(con, features, models, batch, score_relation)
+    scores = score_snapshot_with(con, features, models, batch, score_relation, dates=dates)
     if drop:
         scores = scores.project(", ".join(f'"{c}"' for c in scores.columns if c not in drop))
     # as dbt-duckdb materializes the relation the model returns: on the model's connection
@@ -136,14 +136,15 @@ def _no_write_path(con: duckdb.DuckDBPyConnection, relation: str, models: list[D
     return time.perf_counter() - t0
 
 
-def score_snapshot_with(con, features, models, batch, how=score_snapshot):  # type: ignore[no-untyped-def]
-    """score_snapshot (or ``how``) with given models (the registry lookup is what dbt does first)."""
+def score_snapshot_with(con, features, models, batch, how=score_snapshot, dates=1):  # type: ignore[no-untyped-def]
+    """score_snapshot (or ``how``) with given models (the registry lookup is what dbt does first),
+    on the last ``dates`` as-of dates."""
     import botsift.scoring_model as sm
 
     real = sm.deployed_models
     sm.deployed_models = lambda _con, *a, **k: models  # type: ignore[assignment]
     try:
-        return how(con, features, batch_size=batch, backfill_days=1,
+        return how(con, features, batch_size=batch, backfill_days=dates,
                               scored_at=datetime(2026, 1, 1))
     finally:
         sm.deployed_models = real  # type: ignore[assignment]
@@ -353,6 +354,52 @@ def _dbt_model_seconds(args: argparse.Namespace, warehouse: Path) -> float | Non
     return float(m.group(1))
 
 
+def _history(con: duckdb.DuckDBPyConnection, models: list[DeployedModel],
+             args: argparse.Namespace) -> dict[str, object]:
+    """The warehouse path on the real feature table (every as-of date), as a refresh reads it.
+
+    The throughput rounds read a table holding only the latest snapshot. The dbt model reads
+    ``fct_account_features``, every date of history, and a refresh scores two dates (the
+    re-scored newest and the new one). Timed twice: with the rows as a full build lays them
+    out (a date's rows spread over every row group: the window's output is in account order)
+    and after the last two dates are rewritten the way an incremental refresh does (deleted,
+    then inserted at the table's end). ``raw`` is onnxruntime on the compact latest snapshot,
+    in the same round; the ratio compares rows per second.
+    """
+    table = "marts.features_history"
+    dates = [r[0] for r in con.execute(
+        f"select distinct as_of_date from {table} order by 1 desc limit 2").fetchall()]
+    n_read = con.execute(f"select count(*) from {table} where as_of_date in "
+                         f"(date '{dates[0]}', date '{dates[-1]}')").fetchall()[0][0]
+    total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+
+    def rounds() -> dict[str, object]:
+        raw, wh = [], []
+        for _ in range(args.repeats):
+            s, n = _raw_path(con, "features", models, args.batch_size)
+            raw.append(n / s)
+            wh.append(n_read / _warehouse_path(con, table, models, args.batch_size, dates=len(dates)))
+        ratios = [round(w / r, 3) for r, w in zip(raw, wh, strict=True)]
+        return {"warehouse_rows_per_s": round(statistics.median(wh)),
+                "raw_onnxruntime_rows_per_s": round(statistics.median(raw)),
+                "warehouse_over_raw": round(statistics.median(ratios), 3),
+                "warehouse_over_raw_rounds": ratios}
+
+    out: dict[str, object] = {"table_rows": total, "dates_scored": [str(d) for d in dates],
+                              "rows_scored": n_read, "full_build_layout": rounds()}
+    log.info("history, full-build layout: %s", out["full_build_layout"])
+    # what the incremental model's delete+insert does to the dates it computes
+    listed = ", ".join(f"date '{d}'" for d in dates)
+    con.execute(f"create temp table refreshed as select * from {table} where as_of_date in ({listed})")
+    con.execute(f"delete from {table} where as_of_date in ({listed})")
+    con.execute(f"insert into {table} select * from refreshed")
+    con.execute("drop table refreshed")
+    con.execute("checkpoint")
+    out["refresh_layout"] = rounds()
+    log.info("history, refresh layout: %s", out["refresh_layout"])
+    return out
+
+
 def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) -> None:
     """Warehouse path vs raw onnxruntime (ensemble and logistic regression), and the dbt model."""
     src = duckdb.connect(str(args.warehouse), read_only=True)
@@ -363,10 +410,9 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
     scratch = tmp / "scratch.duckdb"
     shutil.copy(args.warehouse, scratch)
     con = duckdb.connect(str(scratch))
-    con.execute("create or replace table main.features_source as "
-                "select * from marts.fct_account_features")
-    result["rows"] = _replicate(con, "main.features_source", args.rows, "marts.fct_account_features")
-    con.execute("drop table main.features_source")
+    # the real feature table, every date, as the build left it (the history probe reads it)
+    con.execute("alter table marts.fct_account_features rename to features_history")
+    result["rows"] = _replicate(con, "marts.features_history", args.rows, "marts.fct_account_features")
     con.execute("create or replace table features as select * from marts.fct_account_features")
     for name, models in (("ensemble", active), ("logistic_regression", [lr])):
         n = 0
@@ -400,6 +446,8 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
                 r / w for r, w in zip(raw, no_text, strict=True)), 3)
         result[name] = figures
         log.info("%s: %s", name, result[name])
+    if args.history:
+        result["history"] = _history(con, active, args)
     con.close()
     dbt_s = _dbt_model_seconds(args, scratch)
     if dbt_s is not None:
@@ -423,6 +471,9 @@ def main() -> None:
     ap.add_argument("--dbt-memory", action="store_true",
                     help="also measure the real dbt model's peak RSS at --memory-rows, under the "
                          "profile's duckdb and duckdb_capped targets")
+    ap.add_argument("--history", action="store_true",
+                    help="also time the warehouse path on the real feature table (every date), "
+                         "laid out as a full build and as an incremental refresh leave it")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/scoring.json"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)

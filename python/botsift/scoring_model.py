@@ -209,8 +209,20 @@ def _naive_utc(at: datetime | None) -> datetime:
 
 
 def _date_filter(dates: list[str]) -> str:
-    listed = ", ".join(f"date '{d}'" for d in dates) or "null"
-    return f"as_of_date in ({listed})"
+    """A filter on these as-of dates that DuckDB pushes into its scan.
+
+    A bare ``in`` list of two or more dates is not pushed down (DuckDB 1.5 keeps it as an
+    optional filter above the scan): the scan then hands every row of the feature table to
+    a filter, every column fetched. The ``between`` on the list's ends is pushed down, so only
+    the matching rows' columns are read. At 1M accounts x 30 days, two dates: 0.40-0.45 s
+    against 1.8-1.9 s (``benchmarks/bench_scoring.py``, ``history`` figures).
+    """
+    if not dates:
+        return "as_of_date in (null)"
+    if len(dates) == 1:
+        return f"as_of_date = date '{dates[0]}'"
+    listed = ", ".join(f"date '{d}'" for d in dates)
+    return f"as_of_date between date '{min(dates)}' and date '{max(dates)}' and as_of_date in ({listed})"
 
 
 def _scores(reader: pa.RecordBatchReader, models: list[DeployedModel], scored_at: datetime,
