@@ -27,7 +27,13 @@ Throughput, side by side in one run, on the latest snapshot's rows:
 * ``without_text`` (ensemble): the warehouse path writing every score column but the two text
   ones, ``region`` and ``top_features``: what storing them costs (a probe; the product
   writes both);
-* ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time).
+* ``dbt``: the real ``dbt run --select ml_bot_scores`` for the ensemble (dbt's own node time);
+* ``history`` (``--history``, ensemble): the warehouse path on the real feature table, every
+  as-of date, scoring its last two dates as a refresh does (the re-scored newest and the new
+  one), with the rows as a full build lays them out and after an incremental refresh's
+  delete+insert of those dates; by rows per second against raw and against the same path on
+  the compact latest snapshot (``warehouse_over_compact``: the layout's own effect), in the
+  same rounds.
 
 Memory: the warehouse path in a fresh subprocess on a copy of the latest snapshot repeated
 to 1M and to 5M rows; peak RSS of each (``VmHWM`` of the subprocess). Beside each, a fresh
@@ -364,7 +370,7 @@ def _history(con: duckdb.DuckDBPyConnection, models: list[DeployedModel],
     out (a date's rows spread over every row group: the window's output is in account order)
     and after the last two dates are rewritten the way an incremental refresh does (deleted,
     then inserted at the table's end). ``raw`` is onnxruntime on the compact latest snapshot,
-    in the same round; the ratio compares rows per second.
+    in the same round, and the same path on that compact snapshot; ratios of rows per second.
     """
     table = "marts.features_history"
     dates = [r[0] for r in con.execute(
@@ -374,16 +380,21 @@ def _history(con: duckdb.DuckDBPyConnection, models: list[DeployedModel],
     total = con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
     def rounds() -> dict[str, object]:
-        raw, wh = [], []
+        raw, compact, wh = [], [], []
         for _ in range(args.repeats):
             s, n = _raw_path(con, "features", models, args.batch_size)
             raw.append(n / s)
+            compact.append(n / _warehouse_path(con, "features", models, args.batch_size))
             wh.append(n_read / _warehouse_path(con, table, models, args.batch_size, dates=len(dates)))
         ratios = [round(w / r, 3) for r, w in zip(raw, wh, strict=True)]
         return {"warehouse_rows_per_s": round(statistics.median(wh)),
                 "raw_onnxruntime_rows_per_s": round(statistics.median(raw)),
+                "compact_warehouse_rows_per_s": round(statistics.median(compact)),
                 "warehouse_over_raw": round(statistics.median(ratios), 3),
-                "warehouse_over_raw_rounds": ratios}
+                "warehouse_over_raw_rounds": ratios,
+                # the layout's own effect: the same path on the compact latest snapshot
+                "warehouse_over_compact": round(statistics.median(
+                    w / c for c, w in zip(compact, wh, strict=True)), 3)}
 
     out: dict[str, object] = {"table_rows": total, "dates_scored": [str(d) for d in dates],
                               "rows_scored": n_read, "full_build_layout": rounds()}
