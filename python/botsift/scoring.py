@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from botsift.errors import BotsiftError
+from botsift.explain import KIND as EXPLAIN_KIND
+from botsift.explain import contributions
 
 __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
            "DECISIONS", "decision_codes", "default_workers", "explain_top_features", "feature_matrix",
@@ -124,32 +126,40 @@ class DeployedModel:
 
 def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[str],
                          k: int = TOP_FEATURES) -> pa.Array:
-    """Top contributing features of each row, from the logistic-regression terms.
+    """Top contributing features of each row, as JSON text.
 
-    ``explain`` holds the fitted imputer fill values, scaler mean and scale and coefficients
-    (in feature order); a term is ``coef * (x - mean) / scale`` in log-odds. Returns, per row
-    of ``matrix``, a JSON list of ``{"feature", "value", "contribution"}`` for its ``k``
-    largest positive terms, built with Arrow kernels (no per-row Python). A missing feature
-    (NaN) shows ``"value": null``: its term is computed from the training fill value, which
-    is what the model saw, but the account has no such value to show a reviewer. An infinite
-    value or term shows as the JSON string ``"inf"`` (or ``"-inf"``).
+    ``explain`` is the model card's: the deployed ensemble's per-feature contributions
+    (:mod:`botsift.explain`, kind ``ensemble_path_contributions``: probability points that
+    add up to the row's score minus the model's base probability), or, in cards written
+    before the seventeenth session, the logistic-regression terms in log-odds (``impute``,
+    ``mean``, ``scale``, ``coef``: a term is ``coef * (x - mean) / scale``).
+
+    Returns, per row of ``matrix``, a JSON list of ``{"feature", "value", "contribution"}``
+    for its ``k`` largest positive contributions, built with Arrow kernels (no per-row
+    Python). A missing feature (NaN) shows ``"value": null``: the model saw it as missing
+    (or as the training fill value), but the account has no value to show a reviewer. An
+    infinite value or term shows as the JSON string ``"inf"`` (or ``"-inf"``).
     """
-    fill = np.asarray(explain["impute"], dtype=np.float64)
-    mean = np.asarray(explain["mean"], dtype=np.float64)
-    scale = np.asarray(explain["scale"], dtype=np.float64)
-    coef = np.asarray(explain["coef"], dtype=np.float64)
     raw = matrix.astype(np.float64)
     missing = np.isnan(raw)
-    x = np.where(missing, fill, raw)
-    terms = coef * (x - mean) / np.where(scale == 0, 1.0, scale)
+    if explain.get("kind") == EXPLAIN_KIND:
+        terms = contributions(matrix, explain)[0]
+        shown = raw
+    else:
+        fill = np.asarray(explain["impute"], dtype=np.float64)
+        mean = np.asarray(explain["mean"], dtype=np.float64)
+        scale = np.asarray(explain["scale"], dtype=np.float64)
+        coef = np.asarray(explain["coef"], dtype=np.float64)
+        shown = np.where(missing, fill, raw)
+        terms = coef * (shown - mean) / np.where(scale == 0, 1.0, scale)
     top = np.argsort(-terms, axis=1)[:, :k]
-    rows = np.arange(x.shape[0])
+    rows = np.arange(raw.shape[0])
     names = pa.array([json.dumps(f) for f in features], pa.string())
     items = []
     for j in range(top.shape[1]):
         col = top[:, j]
         term = terms[rows, col]
-        value = pc.if_else(pa.array(missing[rows, col]), "null", _json_number(x[rows, col]))
+        value = pc.if_else(pa.array(missing[rows, col]), "null", _json_number(shown[rows, col]))
         item = pc.binary_join_element_wise(
             '{"feature": ', pc.take(names, pa.array(col)),
             ', "value": ', value,

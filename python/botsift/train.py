@@ -33,6 +33,7 @@ from sklearn.tree import export_text
 from botsift import evaluation, registry
 from botsift.errors import BotsiftError
 from botsift.examples import TrainingExamples, load_training_examples
+from botsift.explain import ensemble_payload
 from botsift.export import check_parity, onnx_probabilities, to_onnx
 from botsift.models import (
     DEFAULT_FAMILIES,
@@ -337,23 +338,10 @@ def _tree_rules(sm: _SegmentModel, features: list[str]) -> str | None:
 
 
 def _explain(sm: _SegmentModel) -> dict[str, Any] | None:
-    """The logistic-regression terms scoring uses to say why an account is flagged.
-
-    A term is ``coef * (x - mean) / scale`` in log-odds, after the same median imputation;
-    the review queue lists the largest positive terms.
-    """
-    est = sm.base.get("logistic_regression")
-    if not isinstance(est, Pipeline):
-        return None
-    steps = dict(est.steps)
-    imp, scale, lr = steps.get("impute"), steps.get("scale"), est.steps[-1][1]
-    if imp is None or scale is None or not hasattr(lr, "coef_"):
-        return None
-    return {"kind": "logistic_regression_terms",
-            "impute": [float(v) for v in imp.statistics_],
-            "mean": [float(v) for v in scale.mean_],
-            "scale": [float(v) for v in scale.scale_],
-            "coef": [float(v) for v in lr.coef_[0]]}
+    """What scoring needs to say why an account is flagged: the deployed ensemble's own
+    per-feature contributions (:mod:`botsift.explain`), or None for a member it cannot split."""
+    ens = sm.ensemble
+    return ensemble_payload(ens.names, ens.estimators, ens.weights, ens.odds_factor)
 
 
 def _card(version: str, sm: _SegmentModel, data: TrainingExamples, tuned: dict[str, TuningResult],

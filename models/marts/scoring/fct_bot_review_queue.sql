@@ -2,7 +2,7 @@
 
 {#- Accounts the active model flags on the latest scored snapshot, ranked for reviewers:
     'action' before 'review', then by probability. top_features says why (the largest
-    logistic-regression terms of the account's features). -#}
+    contributions of the account's features to the deployed ensemble's score). -#}
 
 with
 

@@ -365,3 +365,39 @@ def test_after_a_promotion_one_version_per_date_is_in_force(scored: dict[str, Pa
 def test_score_check_matches_scikit_learn(scored: dict[str, Path]) -> None:
     res = check_warehouse_scores(scored["wh"])
     assert res.passed and res.n_rows > 0 and res.max_abs_diff <= 1e-5
+
+
+def test_the_review_queues_reasons_add_up_to_the_warehouse_score(scored: dict[str, Path]) -> None:
+    # top_features are the deployed ensemble's own contributions: recomputed from the card
+    # for every queued account, they explain the very score the warehouse stored (the ONNX
+    # graph's), and the queue shows the largest positive ones
+    import json
+
+    import numpy as np
+
+    from botsift.explain import KIND, contributions
+
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        card = json.loads(con.execute(
+            "select card from registry.model_versions where model_version = ? and segment = 'global'",
+            [str(scored["version"])]).fetchall()[0][0])
+        assert card["explain"]["kind"] == KIND
+        cols = ", ".join(f'f."{c}"' for c in card["features"])
+        rows = con.execute(f"""
+            select q.bot_probability, q.top_features, {cols}
+            from marts.fct_bot_review_queue q
+            join marts.fct_account_features f using (account_id, as_of_date)
+            order by q.queue_rank""").fetchall()
+    finally:
+        con.close()
+    assert rows
+    matrix = np.array([[np.nan if v is None else v for v in r[2:]] for r in rows], dtype=np.float32)
+    c, p, p0 = contributions(matrix, card["explain"])
+    np.testing.assert_allclose(p, [r[0] for r in rows], rtol=0, atol=1e-5)
+    for i, r in enumerate(rows):
+        shown = json.loads(r[1])
+        top = [j for j in np.argsort(-c[i])[:3] if c[i, j] > 0]
+        assert [d["feature"] for d in shown] == [card["features"][j] for j in top]
+        # log-odds of the score, rounded to 4 places
+        np.testing.assert_allclose([d["contribution"] for d in shown], c[i, top], atol=2e-4)
