@@ -155,18 +155,24 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     top = np.argsort(-terms, axis=1)[:, :k]
     rows = np.arange(raw.shape[0])
     names = pa.array([json.dumps(f) for f in features], pa.string())
-    items = []
+    # the positive terms are a prefix of the sorted ones: a row lists its first ``shown_n``.
+    # No null reaches a join: pyarrow 26's binary_join_element_wise with
+    # null_handling="skip" drops the rows whose inputs are all null (a shorter result), which
+    # misaligned every later row's reasons when a flagged row had no positive term
+    shown_n = (np.take_along_axis(terms, top, axis=1) > 0).sum(axis=1)
+    prefixes: list[pa.Array] = []
     for j in range(top.shape[1]):
         col = top[:, j]
-        term = terms[rows, col]
         value = pc.if_else(pa.array(missing[rows, col]), "null", _json_number(shown[rows, col]))
         item = pc.binary_join_element_wise(
             '{"feature": ', pc.take(names, pa.array(col)),
             ', "value": ', value,
-            ', "contribution": ', _json_number(term), "}", "")
-        items.append(pc.if_else(pa.array(term > 0), item, pa.scalar(None, pa.string())))
-    joined = pc.binary_join_element_wise(*items, ", ", null_handling="skip")
-    return pc.binary_join_element_wise("[", joined, "]", "")
+            ', "contribution": ', _json_number(terms[rows, col]), "}", "")
+        prefixes.append(item if not prefixes else pc.binary_join_element_wise(prefixes[-1], item, ", "))
+    inner = pa.array(np.full(len(rows), ""), pa.string())
+    for j, prefix in enumerate(prefixes, start=1):
+        inner = pc.if_else(pa.array(shown_n == j), prefix, inner)
+    return pc.binary_join_element_wise("[", inner, "]", "")
 
 
 def _json_number(v: np.ndarray) -> pa.Array:

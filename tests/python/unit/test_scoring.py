@@ -144,6 +144,23 @@ def test_explain_top_features_lists_largest_positive_terms_as_json():
     assert out[1] == [{"feature": "f_c", "value": -2.0, "contribution": 2.0}]
 
 
+def test_explain_keeps_each_rows_reasons_on_its_row_when_some_have_none():
+    # a flagged row with no positive term gets "[]"; pyarrow 26's null-skipping join dropped
+    # such rows from its result, so every later row got the reasons of the one after it
+    import json
+
+    from botsift.scoring import explain_top_features
+
+    explain = {"impute": [0.0, 0.0, 0.0], "mean": [0.0, 0.0, 0.0], "scale": [1.0, 1.0, 1.0],
+               "coef": [1.0, 1.0, 1.0]}
+    m = np.array([[-1.0, -1.0, -1.0], [2.0, -1.0, -1.0], [-1.0, -1.0, -1.0], [1.0, 3.0, 2.0],
+                  [-1.0, 0.5, -1.0]] * 400, dtype=np.float32)
+    out = [json.loads(s) for s in explain_top_features(m, explain, FEATURES).to_pylist()]
+    assert len(out) == len(m)
+    expected = [[], ["f_a"], [], ["f_b", "f_c", "f_a"], ["f_b"]] * 400
+    assert [[d["feature"] for d in row] for row in out] == expected
+
+
 def test_explain_writes_an_infinite_feature_as_valid_json():
     import json
 
