@@ -155,8 +155,9 @@ def _path_graph(trees: list[dict[str, Any]], n_features: int) -> Any:
     Each leaf's path is fixed, so its steps per feature are too: they become the leaf's
     weights in an ONNX ``TreeEnsembleRegressor`` with one target per feature, and
     onnxruntime's tree kernel adds them up (for the 28k flagged rows of the 1M benchmark and
-    its 96 trees: 0.16 s, against 0.98 s for a numpy walk of the trees). Thresholds are rounded down to float32, so a float32
-    input takes the branch it takes against the float64 threshold.
+    its 96 trees: 0.16 s, against 0.98 s for a numpy walk of the trees). Thresholds are
+    rounded down to float32, so a float32 input takes the branch it takes against the
+    float64 threshold.
     """
     import onnx
     import onnxruntime as ort
