@@ -90,6 +90,11 @@ def main() -> None:
         result["reasons"][name] = row  # type: ignore[index]
         print(f"  {name:50s} score drop median {row['score_drop_median']:.3f}, mean "
               f"{row['score_drop_mean']:.3f}; below review after {row['share_below_review_after']:.3f}")
+    if "logistic-regression reason (top_features before)" in reasons:
+        agree = float(np.mean(reasons["ensemble reason (top_features now)"]
+                              == reasons["logistic-regression reason (top_features before)"]))
+        result["top_reason_agreement"] = agree
+        print(f"  the two reasons agree for {agree:.3f} of the accounts")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
 
