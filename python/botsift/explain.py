@@ -31,7 +31,7 @@ import numpy as np
 
 from botsift.prior import correct_probability
 
-__all__ = ["KIND", "contributions", "ensemble_payload"]
+__all__ = ["KIND", "contributions", "ensemble_payload", "logistic_terms"]
 
 log = logging.getLogger(__name__)
 
@@ -124,28 +124,28 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _prepared(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The members with numpy arrays (built once per payload, kept in it)."""
-    ready = payload.get("_arrays")
+def logistic_terms(x: np.ndarray, mean: Any, scale: Any, coef: Any) -> np.ndarray:
+    """A logistic regression's log-odds terms ``coef * (x - mean) / scale`` (a zero scale as 1)."""
+    scale = np.asarray(scale, dtype=np.float64)
+    return np.asarray(coef, dtype=np.float64) * (x - np.asarray(mean, dtype=np.float64)) \
+        / np.where(scale == 0, 1.0, scale)
+
+
+def _prepared(payload: dict[str, Any], n_features: int) -> list[dict[str, Any]]:
+    """The members ready to score ``n_features`` columns: fill values as arrays, each tree
+    member's path graph and summed root values (built once per payload, kept in it)."""
+    ready = payload.get("_ready")
     if ready is None:
         ready = []
         for m in payload["members"]:
             r = {k: v for k, v in m.items() if k != "trees"}
-            for key in ("impute", "mean", "scale", "coef"):
-                if m.get(key) is not None:
-                    r[key] = np.asarray(m[key], dtype=np.float64)
+            if m.get("impute") is not None:
+                r["impute"] = np.asarray(m["impute"], dtype=np.float64)
             if "trees" in m:
-                r["trees"] = [{
-                    "feature": np.maximum(np.asarray(t["feature"], dtype=np.int64), 0),
-                    "threshold": np.asarray(t["threshold"], dtype=np.float64),
-                    "left": np.asarray(t["left"], dtype=np.int64),
-                    "right": np.asarray(t["right"], dtype=np.int64),
-                    "value": np.asarray(t["value"], dtype=np.float64),
-                    "leaf": np.asarray(t["left"], dtype=np.int64) < 0,
-                    "missing_left": None if t.get("missing_left") is None
-                    else np.asarray(t["missing_left"], dtype=bool)} for t in m["trees"]]
+                r["session"] = _path_graph(m["trees"], n_features)
+                r["root"] = float(sum(t["value"][0] for t in m["trees"]))
             ready.append(r)
-        payload["_arrays"] = ready  # scoring workers may both build it: same result
+        payload["_ready"] = ready  # scoring workers may both build it: same result
     return ready
 
 
@@ -168,9 +168,9 @@ def _path_graph(trees: list[dict[str, Any]], n_features: int) -> Any:
     targets: dict[str, list] = {k: [] for k in ("treeids", "nodeids", "ids", "weights")}
     for t_id, t in enumerate(trees):
         feature, thr, left, right, value = (t["feature"], t["threshold"], t["left"], t["right"], t["value"])
-        missing = t["missing_left"]
+        missing = t.get("missing_left")
         for i in range(len(value)):
-            leaf = bool(t["leaf"][i])
+            leaf = left[i] < 0
             cut = np.float32(thr[i])
             if not leaf and cut > thr[i]:
                 cut = np.nextafter(cut, np.float32(-np.inf))
@@ -185,7 +185,7 @@ def _path_graph(trees: list[dict[str, Any]], n_features: int) -> Any:
         stack: list[tuple[int, dict[int, float]]] = [(0, {})]
         while stack:
             i, path = stack.pop()
-            if t["leaf"][i]:
+            if left[i] < 0:
                 for f, w in path.items():
                     if w != 0.0:
                         targets["treeids"].append(t_id)
@@ -221,15 +221,12 @@ def _path_graph(trees: list[dict[str, Any]], n_features: int) -> Any:
                                 providers=["CPUExecutionProvider"])
 
 
-def _paths(x: np.ndarray, member: dict[str, Any], n_features: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _paths(x: np.ndarray, member: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     """Sum over the member's trees of each row's path steps per feature; the rows' summed
     leaf values (roots plus steps); the summed root values."""
-    session = member.get("session")
-    if session is None:
-        session = member["session"] = _path_graph(member["trees"], n_features)
-    contrib = session.run(None, {"X": np.ascontiguousarray(x, dtype=np.float32)})[0].astype(np.float64)
-    root = float(sum(t["value"][0] for t in member["trees"]))
-    return contrib, root + contrib.sum(axis=1), root
+    contrib = member["session"].run(None, {"X": np.ascontiguousarray(x, dtype=np.float32)})[0]
+    contrib = contrib.astype(np.float64)
+    return contrib, member["root"] + contrib.sum(axis=1), member["root"]
 
 
 def _to_probability(terms: np.ndarray, z: np.ndarray, z0: float
@@ -263,16 +260,15 @@ def contributions(matrix: np.ndarray, payload: dict[str, Any]) -> tuple[np.ndarr
     missing = np.isnan(raw)
     vote, vote0 = np.zeros(n), 0.0
     c_vote = np.zeros((n, n_features))
-    for m in _prepared(payload):
+    for m in _prepared(payload, n_features):
         x = raw if m.get("impute") is None else np.where(missing, m["impute"], raw)
         w = m["weight"]
         if m["name"] == "logistic_regression":
-            scale = np.where(m["scale"] == 0, 1.0, m["scale"])
-            terms = m["coef"] * (x - m["mean"]) / scale
+            terms = logistic_terms(x, m["mean"], m["scale"], m["coef"])
             terms = np.where(np.isfinite(terms), terms, 0.0)
             c, p, p0 = _to_probability(terms, m["intercept"] + terms.sum(axis=1), m["intercept"])
         else:
-            terms, z, z0 = _paths(x, m, n_features)
+            terms, z, z0 = _paths(x, m)
             if m["link"] == "logit":
                 c, p, p0 = _to_probability(terms, z + m["offset"], z0 + m["offset"])
             else:

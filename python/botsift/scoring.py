@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from botsift.errors import BotsiftError
 from botsift.explain import KIND as EXPLAIN_KIND
-from botsift.explain import contributions
+from botsift.explain import contributions, logistic_terms
 
 __all__ = ["DeployedModel", "SCORE_SCHEMA", "check_feature_columns", "decide",
            "DECISIONS", "decision_codes", "default_workers", "explain_top_features", "feature_matrix",
@@ -129,8 +129,8 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
     """Top contributing features of each row, as JSON text.
 
     ``explain`` is the model card's: the deployed ensemble's per-feature contributions
-    (:mod:`botsift.explain`, kind ``ensemble_path_contributions``: probability points that
-    add up to the row's score minus the model's base probability), or, in cards written
+    (:mod:`botsift.explain`, kind ``ensemble_path_contributions``: log-odds that add up to
+    the row's score's log-odds minus the model's base score's), or, in cards written
     before the seventeenth session, the logistic-regression terms in log-odds (``impute``,
     ``mean``, ``scale``, ``coef``: a term is ``coef * (x - mean) / scale``).
 
@@ -146,12 +146,8 @@ def explain_top_features(matrix: np.ndarray, explain: dict, features: Sequence[s
         terms = contributions(matrix, explain)[0]
         shown = raw
     else:
-        fill = np.asarray(explain["impute"], dtype=np.float64)
-        mean = np.asarray(explain["mean"], dtype=np.float64)
-        scale = np.asarray(explain["scale"], dtype=np.float64)
-        coef = np.asarray(explain["coef"], dtype=np.float64)
-        shown = np.where(missing, fill, raw)
-        terms = coef * (shown - mean) / np.where(scale == 0, 1.0, scale)
+        shown = np.where(missing, np.asarray(explain["impute"], dtype=np.float64), raw)
+        terms = logistic_terms(shown, explain["mean"], explain["scale"], explain["coef"])
     top = np.argsort(-terms, axis=1)[:, :k]
     rows = np.arange(raw.shape[0])
     names = pa.array([json.dumps(f) for f in features], pa.string())

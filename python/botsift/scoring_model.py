@@ -214,8 +214,8 @@ def _date_filter(dates: list[str]) -> str:
     A bare ``in`` list of two or more dates is not pushed down (DuckDB 1.5 keeps it as an
     optional filter above the scan): the scan then hands every row of the feature table to
     a filter, every column fetched. The ``between`` on the list's ends is pushed down, so only
-    the matching rows' columns are read. At 1M accounts x 30 days, two dates: 0.40-0.45 s
-    against 1.8-1.9 s (``benchmarks/bench_scoring.py``, ``history`` figures).
+    the matching rows' columns are read. At 1M accounts x 30 days, reading two dates: 0.40-0.45 s
+    against 1.8-1.9 s (/tmp probe); the whole scoring path on them 4.36 against 5.93 s.
     """
     if not dates:
         return "as_of_date in (null)"
