@@ -2,8 +2,9 @@
     label (var performance_label_sources) has label_at within var
     performance_label_window_days after the end of as_of_date counts with that day's score.
     Precision and recall at the action and flag (review or action) decisions, average
-    precision (a PR AUC estimate, ties broken by account_id) and the Brier score; a day's
-    window is complete once both the features and the ops reviews reach its end. -#}
+    precision (a PR AUC estimate, as scikit-learn computes it: tied scores share one
+    threshold) and the Brier score; a day's window is complete once both the features and
+    the ops reviews reach its end. -#}
 
 {%- set window_days = var('performance_label_window_days') -%}
 
@@ -80,17 +81,23 @@ judged_scores as (
 
 ranked_scores as (
 
+    {#- Precision at each positive's score counts every account scored at or above it, ties
+        included (a range window), which is scikit-learn's average_precision_score: the
+        precision at each distinct score, weighted by the recall it adds. Ordering ties by
+        account_id instead made the figure depend on ids wherever a tree leaf gives many
+        accounts the same score. -#}
     select
         *,
         sum(label) over (
             partition by as_of_date, model_version
-            order by bot_probability desc, account_id
-            rows between unbounded preceding and current row
+            order by bot_probability desc
+            range between unbounded preceding and current row
         ) as count_positives_at_or_above,
-        row_number() over (
+        count(*) over (
             partition by as_of_date, model_version
-            order by bot_probability desc, account_id
-        ) as score_rank
+            order by bot_probability desc
+            range between unbounded preceding and current row
+        ) as count_scored_at_or_above
     from judged_scores
 
 ),
@@ -108,7 +115,7 @@ daily_metrics as (
         sum(label * is_actioned) as count_true_positives_action,
         sum(label * is_flagged) as count_true_positives_flag,
         sum((1 - label) * is_flagged) as count_false_positives_flag,
-        sum(case when label = 1 then count_positives_at_or_above * 1.0 / score_rank else 0 end) as sum_precision_at_positives,
+        sum(case when label = 1 then count_positives_at_or_above * 1.0 / count_scored_at_or_above else 0 end) as sum_precision_at_positives,
         avg(case when label = 1 then bot_probability end) as mean_probability_positives,
         avg(case when label = 0 then bot_probability end) as mean_probability_negatives,
         avg((bot_probability - label) * (bot_probability - label)) as brier_score

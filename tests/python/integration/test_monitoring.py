@@ -3,6 +3,7 @@ score drift, performance and robustness on the same warehouses."""
 from __future__ import annotations
 
 import pytest
+from sklearn.metrics import average_precision_score
 
 from botsift.robustness import ROBUSTNESS_TABLE, run_robustness
 from botsift.simulate import SimulationConfig
@@ -73,6 +74,36 @@ def test_score_drift_and_performance_cover_every_scored_day(scenario) -> None:
         sum(count_labels) from monitoring.mon_model_performance""")
     assert perf[0][0] >= days - 1 and perf[0][3] > 0
     assert 0 <= perf[0][1] <= perf[0][2] <= 1
+
+
+def test_average_precision_is_scikit_learns_on_the_judged_accounts(scenario) -> None:
+    # The judged accounts of each day (its scores with an ops label in the window after it),
+    # scored by scikit-learn: the mart's window sums must give the same figure. (How tied
+    # scores count is pinned by the dbt unit test
+    # mon_model_performance__tied_scores_share_one_threshold: this scenario's ties do not
+    # straddle a bot and a human, the demo's do.)
+    bias, sw = scenario
+    if bias is not None:
+        pytest.skip("one scenario is enough")
+    window = 7  # dbt_project.yml performance_label_window_days
+    judged = _rows(sw.wh, f"""select s.as_of_date, s.model_version, l.label, s.bot_probability
+        from marts.fct_bot_scores s join marts.fct_account_labels l using (account_id)
+        where l.label_source in ('ops_suspended', 'ops_cleared')
+        and l.label_at >= s.as_of_date + interval 1 day
+        and l.label_at < s.as_of_date + interval {window + 1} day""")
+    days: dict[tuple, tuple[list[int], list[float]]] = {}
+    for day, version, label, p in judged:
+        ys, ps = days.setdefault((day, version), ([], []))
+        ys.append(label)
+        ps.append(p)
+    mart = {(d, v): ap for d, v, ap in _rows(sw.wh, """select as_of_date, model_version,
+        average_precision from monitoring.mon_model_performance""")}
+    assert set(mart) == set(days)
+    for key, (ys, ps) in days.items():
+        if not any(ys):  # no bot judged that day: no precision to average
+            assert mart[key] is None, key
+            continue
+        assert mart[key] == pytest.approx(average_precision_score(ys, ps), abs=1e-12), key
 
 
 def test_robustness_writes_every_feature_and_perturbation(scenario) -> None:
