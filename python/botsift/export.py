@@ -39,8 +39,10 @@ def to_onnx(ensemble: Ensemble, n_features: int, metadata: dict[str, str] | None
     """
     register_onnx_converters()
     vc = ensemble.voting()
+    # A fixed graph name: skl2onnx's default is a random uuid, so the same ensemble exported
+    # twice gave different bytes (and sha256).
     model = convert_sklearn(vc, initial_types=[("input", FloatTensorType([None, n_features]))],
-                            options={id(vc): {"zipmap": False}})
+                            options={id(vc): {"zipmap": False}}, name="botsift_ensemble")
     g = model.graph
     # Rename the vote's outputs; the corrected ones take the public names.
     raw = {"label": "vote_label", "probabilities": "vote_probabilities"}

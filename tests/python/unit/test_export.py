@@ -34,6 +34,14 @@ def test_graph_signature(ensemble_and_data):
     assert meta["features"] == "a,b" and float(meta["prior_odds_factor"]) == 0.1
 
 
+def test_the_same_ensemble_exports_the_same_bytes(ensemble_and_data):
+    # "Same seed, same bytes out": skl2onnx names a graph with a random uuid unless told.
+    ens, X = ensemble_and_data
+    first, second = (to_onnx(ens, X.shape[1], {"features": "a,b"}) for _ in range(2))
+    assert first == second
+    assert onnx.load_from_string(first).graph.name == "botsift_ensemble"
+
+
 def test_onnx_matches_sklearn(ensemble_and_data):
     ens, X = ensemble_and_data
     onnx_scores = onnx_probabilities(to_onnx(ens, X.shape[1]), X)
