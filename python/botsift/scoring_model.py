@@ -257,7 +257,7 @@ def score_snapshot(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     -------
     pyarrow.RecordBatchReader
         Score rows (:data:`botsift.scoring.SCORE_SCHEMA`, text columns as strings), produced
-        as the reader is consumed. The dbt model writes :func:`score_relation` instead.
+        as the reader is consumed. The dbt model runs :func:`score_relation` instead.
 
     Raises
     ------
@@ -329,11 +329,13 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
                    workers: int | None = None) -> duckdb.DuckDBPyRelation:
     """What ``ml_bot_scores`` returns: :func:`score_snapshot`'s rows, coded columns as ENUMs.
 
-    The relation is on ``con`` (dbt writes it there, in the model's transaction); the feature
-    rows stream through a cursor of their own, so reading and writing do not share a
-    connection. On an incremental run the score table's ENUMs are first widened to this
-    run's values (:func:`widen_coded_columns`) and each version's rows of the dates it
-    re-scores are deleted (:func:`_delete_rescored`), in the same transaction; dbt appends.
+    On a first build (``this`` None) the rows are the returned relation, on ``con``, and dbt
+    creates the table from it. On an incremental run the score table's ENUMs are first
+    widened to this run's values (:func:`widen_coded_columns`), each version's rows of the
+    dates it re-scores are deleted (:func:`_delete_rescored`), and the new rows are inserted
+    into ``this`` here, all in the model's transaction; the relation returned is then empty
+    (the table's columns, no rows), so dbt's own append adds nothing. The feature rows stream
+    through a cursor of their own, so reading and writing do not share a connection.
     """
     models, dates, cols = _plan(con, features, this, backfill_days)
     if not models:
@@ -357,7 +359,19 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
         return f'"{name}"'
 
     select = ", ".join(column(name) for name in SCORE_SCHEMA.names)
-    return con.from_arrow(_holding(scores, read)).project(select)
+    if this is None:
+        return con.from_arrow(_holding(scores, read)).project(select)
+    # Written here, by column name: dbt-duckdb writes an incremental Python model's rows into
+    # a temporary table and then copies them into the target, so every score was written twice
+    # (0.16 s of 2.6 s re-scoring 1M rows through `dbt run`, median of 5 alternated runs).
+    stream = f"botsift_scores_{os.getpid()}_{id(scores)}"
+    con.register(stream, _holding(scores, read))
+    try:
+        names = ", ".join(f'"{name}"' for name in SCORE_SCHEMA.names)
+        con.execute(f"insert into {this} ({names}) select {select} from {stream}")
+    finally:
+        con.unregister(stream)
+    return con.sql(f"select * from {this} limit 0")
 
 
 def _holding(reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> pa.RecordBatchReader:

@@ -1,11 +1,13 @@
 def model(dbt, session):
     """Score feature snapshots with the registry's active (and shadow) ONNX models.
 
-    Thin adapter over botsift.scoring_model.score_snapshot, where the logic and its tests live.
+    Thin adapter over botsift.scoring_model.dbt_score_model, where the logic and its tests live.
     """
     # append: the package deletes each version's rows of the dates it re-scores first, in
     # this model's transaction (whole dates, so an account that left a recomputed snapshot
-    # loses its old score too); uniqueness is the unique_combination test's
+    # loses its old score too), then inserts the new rows itself and returns none (dbt-duckdb
+    # would write them to a temporary table, then copy them); uniqueness is the
+    # unique_combination test's
     dbt.config(
         materialized="incremental",
         incremental_strategy="append",

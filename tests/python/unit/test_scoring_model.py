@@ -340,7 +340,11 @@ def test_incremental_write_after_a_new_version_keeps_every_row(tmp_path):
     con.close()
     _register(tmp_path, wh, "v2", 1, status="active")
     con = duckdb.connect(str(wh))
+    # an incremental run inserts into the table itself and returns no rows for dbt to append
+    # (dbt-duckdb would write them to a temporary table first, then copy them)
     _write(con, score_relation(con, con.table("features"), this="scores", backfill_days=1), "batch")
+    assert con.execute("select count(*) from batch").fetchall() == [(0,)]
+    assert _types(con, "batch") == _types(con, "scores")
     con.execute("insert into scores select * from batch")
     assert _types(con, "scores")["model_version"] == "ENUM('v1', 'v2')"
     assert con.execute("select cast(model_version as varchar), count(*) from scores "
