@@ -323,6 +323,16 @@ def widen_coded_columns(con: duckdb.DuckDBPyConnection, this: str,
     return final
 
 
+def _check_columns(con: duckdb.DuckDBPyConnection, this: str) -> None:
+    """Fail in one line when the score table lacks a column this code writes."""
+    have = set(con.sql(f"select * from {this}").columns)
+    missing = [name for name in SCORE_SCHEMA.names if name not in have]
+    if missing:
+        raise BotsiftError(f"score table {this} has no column {', '.join(missing)} (written by "
+                           "an older botsift): rebuild it with "
+                           "`dbt build --select ml_bot_scores --full-refresh`")
+
+
 def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, *,
                    this: str | None = None, batch_size: int = 65_536, backfill_days: int = 1,
                    scored_at: datetime | None = None,
@@ -345,6 +355,7 @@ def score_relation(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRela
     source = read.sql(features.sql_query())
     domains = coded_domains(source, _union(dates), models)
     if this is not None:
+        _check_columns(con, this)
         domains = widen_coded_columns(con, this, domains)
         _delete_rescored(con, this, dates)
     reader = source.filter(_date_filter(_union(dates))).project(cols).to_arrow_reader(batch_size)

@@ -352,6 +352,21 @@ def test_incremental_write_after_a_new_version_keeps_every_row(tmp_path):
     con.close()
 
 
+def test_a_score_table_missing_a_column_fails_in_one_line_before_any_change(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    features = _features(con)
+    _write(con, score_relation(con, features, backfill_days=1), "scores")
+    con.execute("alter table scores drop column top_features")
+    before = con.execute("select * from scores order by all").fetchall()
+    with pytest.raises(BotsiftError, match="score table scores has no column top_features .*"
+                                           "--full-refresh"):
+        score_relation(con, con.table("features"), this="scores", backfill_days=1)
+    assert con.execute("select * from scores order by all").fetchall() == before
+    con.close()
+
+
 def test_an_aware_scored_at_is_written_as_naive_utc(tmp_path):
     from datetime import timedelta, timezone
 
