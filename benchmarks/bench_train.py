@@ -66,6 +66,10 @@ def main() -> None:
     ap.add_argument("--promote-into", type=Path, default=None,
                     help="with --warehouse: keep the version in this artifacts folder, register "
                          "it and make it active (so benchmarks/bench_scoring.py can score with it)")
+    ap.add_argument("--expectations-dir", type=Path, default=None,
+                    help="with --promote-into: also write the version's drift reference and Great "
+                         "Expectations suite here, as `botsift train` does (timed with training), "
+                         "so the monitoring marts have a reference (benchmarks/bench_refresh.py)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
@@ -89,7 +93,8 @@ def main() -> None:
         keep = args.warehouse is not None and args.promote_into is not None
         res = train_models(wh, manifest, args.promote_into if keep else tmp / "artifacts",
                            per_region=not args.no_per_region, seed=args.seed, progress=False,
-                           register=keep or not args.warehouse)
+                           register=keep or not args.warehouse,
+                           expectations_dir=args.expectations_dir if keep else None)
         train_s = time.perf_counter() - t1
     if keep:
         from botsift.registry import promote
@@ -110,6 +115,7 @@ def main() -> None:
         "machine": platform.machine(),
         "build_table_s": round(build_s, 2),
         "train_s": round(train_s, 2),
+        "includes_drift_reference": bool(keep and args.expectations_dir),
         "peak_rss_mb": round(rss.peak / 2**20, 1),
         "segments": list(res.cards),
         "ensemble": card["ensemble"]["weights"],
