@@ -1,7 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['as_of_date', 'feature'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=("{% if is_incremental() %}delete from {{ this }} where model_version not in "
+                  "(select model_version from {{ source('registry', 'model_versions') }} "
+                  "where status = 'active' and segment = 'global'){% endif %}"),
+    )
+}}
+
 {#- Every snapshot after the active model's reference window is binned on that model's
     reference bins (registry.feature_reference_bins); PSI and Jensen-Shannon divergence compare
     the day's bin shares with the reference shares. Thresholds are the vars, raised per feature
-    to `drift_noise_multiplier` times the feature's own drift inside the reference window. -#}
+    to `drift_noise_multiplier` times the feature's own drift inside the reference window.
+
+    Incremental: a refresh bins its last date again and the newer ones, not every date since
+    training (each is a full snapshot: at 1M accounts a full rebuild of two dates took
+    15.3-15.9 s and an incremental run of one 8.6-9.2 s: about 7 s more for every day since
+    training). A promotion empties it of the previous version's rows
+    (pre-hook), and the new active version's dates are binned from its reference window on.
+    (The monitoring folder is disabled on Spark.) -#}
 
 {%- set features = feature_columns('fct_account_features') -%}
 
@@ -73,6 +92,15 @@ monitored_snapshots as (
     cross join reference_window
     where reference_window.reference_end_date is not null
         and fct_account_features.as_of_date > reference_window.reference_end_date
+        {%- if is_incremental() %}
+        -- the last date done again (a refresh computes its features again) and the newer
+        -- ones; the pre-hook has deleted every other version's rows, so an active version
+        -- new to the table starts after its reference window
+        and fct_account_features.as_of_date >= (
+            select coalesce(max(done.as_of_date), reference_window.reference_end_date)
+            from {{ this }} as done
+        )
+        {%- endif %}
 
 ),
 

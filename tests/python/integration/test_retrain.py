@@ -43,6 +43,8 @@ def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path)
                         **FAST)
     assert deployed_version(sw.wh, "shadow") == new.model_version
     sw.dbt(*REFRESH)
+    assert _rows(sw.wh, "select distinct model_version from monitoring.mon_feature_drift") == [
+        (weak.model_version,)]  # drift is the active version's
     early = review_shadow(sw.wh, min_days=2)
     assert early.decision == "keep_shadow"  # backfilled days overlap its training data
 
@@ -62,3 +64,11 @@ def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path)
     sw.dbt(*REFRESH)  # the next refresh scores with the new active model
     queue = _rows(sw.wh, "select distinct model_version from marts.fct_bot_review_queue")
     assert queue == [(new.model_version,)]
+    # the incremental drift mart drops the old version's rows and bins every date after the
+    # new version's reference window, not only the refresh's
+    drift = _rows(sw.wh, "select model_version, count(distinct as_of_date) "
+                         "from monitoring.mon_feature_drift group by all")
+    after = _rows(sw.wh, f"""select count(distinct as_of_date) from marts.fct_account_features
+        where as_of_date > (select max(reference_end_date) from registry.feature_reference
+                            where model_version = '{new.model_version}')""")[0][0]
+    assert after > 1 and drift == [(new.model_version, after)], (drift, after)
