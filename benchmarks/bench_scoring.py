@@ -476,12 +476,13 @@ def _throughput(args: argparse.Namespace, tmp: Path, result: dict[str, object]) 
         ens["dbt_model_rows_per_s"] = round(ens["rows"] / dbt_s)
         ens["dbt_model_over_raw"] = round(ens["rows"] / dbt_s / ens["raw_onnxruntime_rows_per_s"], 3)
         # a scheduled refresh: the model is incremental, so it re-scores the latest date
-        refresh = [_dbt_model_seconds(args, scratch, full_refresh=False)
-                   for _ in range(min(3, args.repeats))]
-        if all(r is not None for r in refresh):
-            secs = statistics.median(r for r in refresh if r is not None)
+        runs = min(3, args.repeats)
+        refresh = [s for s in (_dbt_model_seconds(args, scratch, full_refresh=False)
+                               for _ in range(runs)) if s is not None]
+        if len(refresh) == runs:
             ens["dbt_refresh_seconds"] = refresh
-            ens["dbt_refresh_over_raw"] = round(ens["rows"] / secs / ens["raw_onnxruntime_rows_per_s"], 3)
+            ens["dbt_refresh_over_raw"] = round(
+                ens["rows"] / statistics.median(refresh) / ens["raw_onnxruntime_rows_per_s"], 3)
 
 
 def main() -> None:
