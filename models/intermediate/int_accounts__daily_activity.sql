@@ -46,7 +46,7 @@ logins as (
 
 ),
 
-follow_edges as (
+follow_edges as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_follows__edges') }}
 

@@ -6,13 +6,13 @@
 
 with
 
-logins as (
+logins as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('stg_platform__logins') }}
 
 ),
 
-accounts as (
+accounts as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('stg_platform__accounts') }}
 

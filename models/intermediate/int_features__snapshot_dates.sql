@@ -5,7 +5,7 @@
 
 with
 
-daily_activity as (
+daily_activity as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_accounts__daily_activity') }}
 

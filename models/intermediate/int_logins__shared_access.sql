@@ -6,7 +6,7 @@
 
 with
 
-logins as (
+logins as {{ botsift.not_materialized() }} (
 
     select
         login_id,

@@ -2,7 +2,7 @@
 
 with
 
-posts as (
+posts as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('stg_platform__posts') }}
 

@@ -13,7 +13,7 @@
 
 with
 
-fct_bot_scores as (
+fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
     where deployment_status = 'active'

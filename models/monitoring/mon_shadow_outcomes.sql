@@ -16,7 +16,7 @@
 
 with
 
-fct_bot_scores as (
+fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
 

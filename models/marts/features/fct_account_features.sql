@@ -123,13 +123,13 @@ grid_dates as (
 
 ),
 
-profiles as (
+profiles as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_accounts__profile') }}
 
 ),
 
-daily_activity as (
+daily_activity as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_accounts__daily_activity') }}
 

@@ -9,19 +9,19 @@
 
 with
 
-reviews as (
+reviews as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('stg_ops__reviews') }}
 
 ),
 
-profiles as (
+profiles as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_accounts__profile') }}
 
 ),
 
-identifier_links as (
+identifier_links as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_accounts__identifier_links') }}
     where count_accounts_sharing between 2 and {{ var('max_accounts_per_identifier') }}

@@ -10,7 +10,7 @@
 
 with
 
-examples as (
+examples as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('int_training__labelled_snapshots') }}
 

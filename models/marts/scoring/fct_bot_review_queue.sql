@@ -6,7 +6,7 @@
 
 with
 
-scores as (
+scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
     where deployment_status = 'active'
@@ -19,7 +19,7 @@ latest_date as (
 
 ),
 
-latest_scores as (
+latest_scores as {{ botsift.not_materialized() }} (
 
     select scores.*
     from scores

@@ -7,13 +7,13 @@ raw_follows as (
 
 ),
 
-base_platform__accounts as (
+base_platform__accounts as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('base_platform__accounts') }}
 
 ),
 
-clean_accounts as (
+clean_accounts as {{ botsift.not_materialized() }} (
 
     select id as clean_account_id
     from base_platform__accounts
