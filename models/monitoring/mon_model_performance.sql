@@ -1,10 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='as_of_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
+                  "{{ botsift.monitoring_recompute_from('is_window_complete') }}{% endif %}"),
+    )
+}}
+
 {#- Each scored day judged by the ops decisions that arrived after it: an account whose ops
     label (var performance_label_sources) has label_at within var
     performance_label_window_days after the end of as_of_date counts with that day's score.
     Precision and recall at the action and flag (review or action) decisions, average
     precision (a PR AUC estimate, as scikit-learn computes it: tied scores share one
     threshold) and the Brier score; a day's window is complete once both the features and
-    the ops reviews reach its end. -#}
+    the ops reviews reach its end.
+
+    Incremental: a refresh deletes (pre-hook) and computes again the dates from
+    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
+    shadow comparison whose date a promotion re-scored, does not keep its old one), and every
+    older date whose window was not complete yet; a complete window's row stays. -#}
 
 {%- set window_days = var('performance_label_window_days') -%}
 
@@ -13,6 +29,9 @@ with
 fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
+    {%- if is_incremental() %}
+    where as_of_date >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    {%- endif %}
 
 ),
 

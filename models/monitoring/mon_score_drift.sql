@@ -1,7 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='as_of_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
+                  "{{ botsift.monitoring_recompute_from() }}{% endif %}"),
+    )
+}}
+
 {#- The score distribution of every scored day, per model version, against that version's
     reference: the bot_probability bins training wrote to registry.feature_reference_bins
     (the scored population of the training period), or, for a version without them, deciles of
-    its first scored day. Flag rates and their change since the previous and the first day. -#}
+    its first scored day. Flag rates and their change since the previous and the first day.
+
+    Incremental: a refresh deletes (pre-hook) and computes again the dates from
+    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
+    shadow comparison whose date a promotion re-scored, does not keep its old one; every
+    version's rows of a date are replaced together); the changes since the previous and the
+    first day read the older dates' rates from the table. Every build used to bin the whole
+    score history, which grows by a snapshot a day. -#}
 
 {%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] -%}
 
@@ -49,13 +67,46 @@ score_noise as (
 
 ),
 
+recent_scores as {{ botsift.not_materialized() }} (
+
+    {#- the dates this build computes (all of them on a first build) -#}
+    select * from fct_bot_scores
+    {%- if is_incremental() %}
+    where as_of_date >= {{ botsift.monitoring_recompute_from() }}
+    {%- endif %}
+
+),
+
+versions_without_bins as (
+
+    {#- versions this build computes that training wrote no score bins for (older ones) -#}
+    select distinct model_version
+    from recent_scores
+    where model_version not in (select model_version from training_reference_bins)
+
+),
+
 first_scored_dates as (
 
     select
-        model_version,
-        min(as_of_date) as first_as_of_date
+        fct_bot_scores.model_version,
+        min(fct_bot_scores.as_of_date) as first_as_of_date
     from fct_bot_scores
-    group by model_version
+    inner join versions_without_bins
+        on fct_bot_scores.model_version = versions_without_bins.model_version
+    group by fct_bot_scores.model_version
+
+),
+
+first_day_scores as (
+
+    select
+        fct_bot_scores.model_version,
+        fct_bot_scores.bot_probability
+    from fct_bot_scores
+    inner join first_scored_dates
+        on fct_bot_scores.model_version = first_scored_dates.model_version
+        and fct_bot_scores.as_of_date = first_scored_dates.first_as_of_date
 
 ),
 
@@ -63,17 +114,13 @@ first_scored_dates as (
 first_day_deciles as (
 
     select
-        fct_bot_scores.model_version,
+        model_version,
         {%- for q in deciles %}
-        {{ botsift.percentile_cont('fct_bot_scores.bot_probability', q) }} as q{{ loop.index }},
+        {{ botsift.percentile_cont('bot_probability', q) }} as q{{ loop.index }},
         {%- endfor %}
         count(*) as count_rows
-    from fct_bot_scores
-    inner join first_scored_dates
-        on fct_bot_scores.model_version = first_scored_dates.model_version
-        and fct_bot_scores.as_of_date = first_scored_dates.first_as_of_date
-    where fct_bot_scores.model_version not in (select model_version from training_reference_bins)
-    group by fct_bot_scores.model_version
+    from first_day_scores
+    group by model_version
 
 ),
 
@@ -99,15 +146,12 @@ first_day_bin_counts as (
     select
         first_day_bin_edges.model_version,
         first_day_bin_edges.bin_index,
-        count(fct_bot_scores.account_id) as count_rows
+        count(first_day_scores.model_version) as count_rows
     from first_day_bin_edges
-    inner join first_scored_dates
-        on first_day_bin_edges.model_version = first_scored_dates.model_version
-    left join fct_bot_scores
-        on fct_bot_scores.model_version = first_day_bin_edges.model_version
-        and fct_bot_scores.as_of_date = first_scored_dates.first_as_of_date
-        and (first_day_bin_edges.lower is null or fct_bot_scores.bot_probability >= first_day_bin_edges.lower)
-        and (first_day_bin_edges.upper is null or fct_bot_scores.bot_probability < first_day_bin_edges.upper)
+    left join first_day_scores
+        on first_day_scores.model_version = first_day_bin_edges.model_version
+        and (first_day_bin_edges.lower is null or first_day_scores.bot_probability >= first_day_bin_edges.lower)
+        and (first_day_bin_edges.upper is null or first_day_scores.bot_probability < first_day_bin_edges.upper)
     group by first_day_bin_edges.model_version, first_day_bin_edges.bin_index
 
 ),
@@ -158,7 +202,7 @@ daily_summary as (
         avg(case when decision in ('review', 'action') then 1.0 else 0.0 end) as flag_rate,
         avg(case when decision = 'review' then 1.0 else 0.0 end) as review_rate,
         avg(case when decision = 'action' then 1.0 else 0.0 end) as action_rate
-    from fct_bot_scores
+    from recent_scores
     group by as_of_date, model_version, deployment_status
 
 ),
@@ -166,23 +210,23 @@ daily_summary as (
 binned_scores as (
 
     select
-        fct_bot_scores.as_of_date,
-        fct_bot_scores.model_version,
+        recent_scores.as_of_date,
+        recent_scores.model_version,
         reference_bins.bin_index,
         count(*) as count_rows
-    from fct_bot_scores
+    from recent_scores
     inner join reference_bins
-        on fct_bot_scores.model_version = reference_bins.model_version
+        on recent_scores.model_version = reference_bins.model_version
         and (
-            (fct_bot_scores.bot_probability is null and reference_bins.bin_kind = 'null')
+            (recent_scores.bot_probability is null and reference_bins.bin_kind = 'null')
             or (
-                fct_bot_scores.bot_probability is not null
+                recent_scores.bot_probability is not null
                 and reference_bins.bin_kind <> 'null'
-                and (reference_bins.lower is null or fct_bot_scores.bot_probability >= reference_bins.lower)
-                and (reference_bins.upper is null or fct_bot_scores.bot_probability < reference_bins.upper)
+                and (reference_bins.lower is null or recent_scores.bot_probability >= reference_bins.lower)
+                and (reference_bins.upper is null or recent_scores.bot_probability < reference_bins.upper)
             )
         )
-    group by fct_bot_scores.as_of_date, fct_bot_scores.model_version, reference_bins.bin_index
+    group by recent_scores.as_of_date, recent_scores.model_version, reference_bins.bin_index
 
 ),
 
@@ -216,6 +260,40 @@ daily_psi as (
 
 ),
 
+rate_history as (
+
+    {#- the dates computed now and, on a refresh, the older ones' rates as the table has them -#}
+    select as_of_date, model_version, flag_rate, action_rate
+    from daily_summary
+    {%- if is_incremental() %}
+    union all
+    select as_of_date, model_version, flag_rate, action_rate
+    from {{ this }}
+    where as_of_date < {{ botsift.monitoring_recompute_from() }}
+    {%- endif %}
+
+),
+
+rate_changes as (
+
+    select
+        as_of_date,
+        model_version,
+        flag_rate - lag(flag_rate) over (
+            partition by model_version order by as_of_date
+        ) as flag_rate_change_1d,
+        flag_rate - first_value(flag_rate) over (
+            partition by model_version order by as_of_date
+            rows between unbounded preceding and current row
+        ) as flag_rate_change_since_first,
+        action_rate - first_value(action_rate) over (
+            partition by model_version order by as_of_date
+            rows between unbounded preceding and current row
+        ) as action_rate_change_since_first
+    from rate_history
+
+),
+
 with_changes as (
 
     select
@@ -226,18 +304,13 @@ with_changes as (
             {{ var('score_drift_psi_threshold') }},
             {{ var('drift_noise_multiplier') }} * coalesce(score_noise.psi_noise, 0)
         ) as score_psi_threshold,
-        daily_summary.flag_rate - lag(daily_summary.flag_rate) over (
-            partition by daily_summary.model_version order by daily_summary.as_of_date
-        ) as flag_rate_change_1d,
-        daily_summary.flag_rate - first_value(daily_summary.flag_rate) over (
-            partition by daily_summary.model_version order by daily_summary.as_of_date
-            rows between unbounded preceding and current row
-        ) as flag_rate_change_since_first,
-        daily_summary.action_rate - first_value(daily_summary.action_rate) over (
-            partition by daily_summary.model_version order by daily_summary.as_of_date
-            rows between unbounded preceding and current row
-        ) as action_rate_change_since_first
+        rate_changes.flag_rate_change_1d,
+        rate_changes.flag_rate_change_since_first,
+        rate_changes.action_rate_change_since_first
     from daily_summary
+    inner join rate_changes
+        on daily_summary.as_of_date = rate_changes.as_of_date
+        and daily_summary.model_version = rate_changes.model_version
     left join daily_psi
         on daily_summary.as_of_date = daily_psi.as_of_date
         and daily_summary.model_version = daily_psi.model_version

@@ -1,10 +1,28 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='as_of_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
+                  "{{ botsift.monitoring_recompute_from() }}{% endif %}"),
+    )
+}}
+
 {#- Decisions in force (the active version that scored a date most recently, as in the review
     queue) per segment of region, account-age band and sign-up client, against the labelled
     accounts (var fairness_label_sources). A segment is disparate
     when its false-positive rate or flag rate over the overall rate leaves
     [fairness_min_ratio, fairness_max_ratio] and the gap to the rest of the population is not
     noise (two-proportion z-score >= fairness_min_z, and enough expected counts for the
-    z-score to mean something). -#}
+    z-score to mean something).
+
+    Incremental: a refresh deletes (pre-hook) and computes again the dates from
+    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
+    shadow comparison whose date a promotion re-scored, does not keep its old one); an older
+    date keeps the labels known when it left that span (labels keep arriving for the
+    accounts of every past day, so no date is ever final; `--full-refresh` counts them all
+    again). Every build used to join the whole score history to the features. -#}
 
 {%- set segment_columns = ['region', 'account_age_band', 'signup_client'] -%}
 {%- set min_ratio = var('fairness_min_ratio') -%}
@@ -17,12 +35,18 @@ fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
     where deployment_status = 'active'
+    {%- if is_incremental() %}
+        and as_of_date >= {{ botsift.monitoring_recompute_from() }}
+    {%- endif %}
 
 ),
 
 fct_account_features as (
 
     select * from {{ ref('fct_account_features') }}
+    {%- if is_incremental() %}
+    where as_of_date >= {{ botsift.monitoring_recompute_from() }}
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='as_of_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
+                  "{{ botsift.monitoring_recompute_from('is_window_complete') }}{% endif %}"),
+    )
+}}
+
 {#- A shadow version next to the active version in force, on every date both scored: what
     would have happened had each one's action decisions been enforced on that snapshot.
     Blocked = decision 'action'. Spam fraction: the share of the posts made in the
@@ -9,7 +20,13 @@
     Estimated spam fraction: the spam fraction times the share of the version's labelled
     blocked accounts that are bots (its labelled block precision; 1 when it blocks no labelled
     account), so the posts of humans a version would block are not counted as spam
-    prevented. The recommendation compares estimated spam fractions. -#}
+    prevented. The recommendation compares estimated spam fractions.
+
+    Incremental: a refresh deletes (pre-hook) and computes again the dates from
+    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
+    shadow comparison whose date a promotion re-scored, does not keep its old one), and every
+    older date whose post window was not complete yet; older rows keep the labels known when
+    they left that span (`--full-refresh` counts them all again). -#}
 
 {%- set window_days = var('shadow_outcome_window_days') -%}
 {%- set minutes = var('minutes_per_review') -%}
@@ -19,12 +36,19 @@ with
 fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
+    {%- if is_incremental() %}
+    where as_of_date >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    {%- endif %}
 
 ),
 
 stg_platform__posts as (
 
     select * from {{ ref('stg_platform__posts') }}
+    {%- if is_incremental() %}
+    -- the post windows of the dates computed again start after the first of them
+    where posted_at >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    {%- endif %}
 
 ),
 
