@@ -33,11 +33,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 
+from bench_refresh import timed_dbt
 from botsift.project import dbt_env, project_dir
 
 log = logging.getLogger("bench_monitoring")
@@ -49,18 +49,8 @@ def _dbt_child(args: argparse.Namespace) -> None:
     """Intermediate process: one ``dbt run`` of the marts; print wall time, peak RSS, node times."""
     env = dbt_env(project_dir())
     env.update(BOTSIFT_WAREHOUSE=str(args.warehouse), BOTSIFT_ARTIFACTS=str(args.artifacts))
-    with tempfile.TemporaryDirectory() as target:
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "run",
-                              "--select", "fct_bot_scores", *MARTS,
-                              *(["--full-refresh"] if args.full else []),
-                              "--project-dir", str(project_dir()), "--target-path", target],
-                             cwd=project_dir(), env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        if out.returncode != 0:
-            print(out.stdout[-4000:], file=sys.stderr)
-            raise SystemExit(out.returncode)
-        results = json.loads((Path(target) / "run_results.json").read_text())["results"]
+    wall, results = timed_dbt(env, ["run", "--select", "fct_bot_scores", *MARTS,
+                                    *(["--full-refresh"] if args.full else [])])
     print(json.dumps({
         "wall_s": round(wall, 2),
         "dbt_peak_rss_gib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2, 2),

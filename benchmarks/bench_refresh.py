@@ -58,21 +58,27 @@ def _rows(path: Path) -> dict[str, int]:
         con.close()
 
 
-def _dbt_child(args: argparse.Namespace) -> None:
-    """Intermediate process: run ``dbt build``; print its wall time, peak RSS and node times."""
-    env = dbt_env(project_dir())
-    env.update(BOTSIFT_WAREHOUSE=str(args.warehouse), BOTSIFT_ARTIFACTS=str(args.artifacts),
-               BOTSIFT_EXPECTATIONS_DIR=str(args.expectations_dir))
+def timed_dbt(env: dict[str, str], dbt_args: list[str]) -> tuple[float, list[dict]]:
+    """Run dbt with ``dbt_args`` in this project: its wall time (start-up included) and the
+    results of its nodes (``run_results.json``). A failed run prints dbt's output and exits."""
     with tempfile.TemporaryDirectory() as target:
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "build",
+        out = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", *dbt_args,
                               "--project-dir", str(project_dir()), "--target-path", target],
                              cwd=project_dir(), env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if out.returncode != 0:
             print(out.stdout[-4000:], file=sys.stderr)
             raise SystemExit(out.returncode)
-        results = json.loads((Path(target) / "run_results.json").read_text())["results"]
+        return wall, json.loads((Path(target) / "run_results.json").read_text())["results"]
+
+
+def _dbt_child(args: argparse.Namespace) -> None:
+    """Intermediate process: run ``dbt build``; print its wall time, peak RSS and node times."""
+    env = dbt_env(project_dir())
+    env.update(BOTSIFT_WAREHOUSE=str(args.warehouse), BOTSIFT_ARTIFACTS=str(args.artifacts),
+               BOTSIFT_EXPECTATIONS_DIR=str(args.expectations_dir))
+    wall, results = timed_dbt(env, ["build"])
     nodes = sorted(((round(r["execution_time"], 2), r["unique_id"].split(".", 1)[1])
                     for r in results), reverse=True)
     print(json.dumps({
