@@ -26,7 +26,8 @@
         ('feature_snapshot_days', 1), ('score_backfill_days', 1), ('score_batch_size', 1),
         ('cluster_rounds', 1), ('label_expansion_min_shared', 1),
         ('score_workers', 0), ('max_accounts_per_identifier', 2), ('imbalance_large_data_rows', 1),
-        ('performance_label_window_days', 1), ('shadow_outcome_window_days', 1), ('monitoring_recompute_days', 1),
+        ('performance_label_window_days', 1), ('shadow_outcome_window_days', 1),
+        ('monitoring_recompute_days', 1),
         ('fairness_min_expected_count', 0), ('minutes_per_review', 0),
         ('shadow_max_extra_wrongly_blocked', 0),
     ] -%}

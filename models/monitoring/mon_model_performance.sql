@@ -18,9 +18,12 @@
     the ops reviews reach its end.
 
     Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
-    shadow comparison whose date a promotion re-scored, does not keep its old one), and every
+    monitoring_recompute_from() on (deleted first, so a date that now has no row does not keep its
+    old one), and every
     older date whose window was not complete yet; a complete window's row stays. -#}
+
+{#- the first date this build computes, on a refresh (read once) -#}
+{%- set recompute_from = botsift.monitoring_recompute_from('is_window_complete') if is_incremental() else none -%}
 
 {%- set window_days = var('performance_label_window_days') -%}
 
@@ -30,7 +33,7 @@ fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
     {%- if is_incremental() %}
-    where as_of_date >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    where as_of_date >= {{ recompute_from }}
     {%- endif %}
 
 ),

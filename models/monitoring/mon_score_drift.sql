@@ -21,6 +21,9 @@
     first day read the older dates' rates from the table. Every build used to bin the whole
     score history, which grows by a snapshot a day. -#}
 
+{#- the first date this build computes, on a refresh (read once) -#}
+{%- set recompute_from = botsift.monitoring_recompute_from() if is_incremental() else none -%}
+
 {%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] -%}
 
 with
@@ -72,7 +75,7 @@ recent_scores as {{ botsift.not_materialized() }} (
     {#- the dates this build computes (all of them on a first build) -#}
     select * from fct_bot_scores
     {%- if is_incremental() %}
-    where as_of_date >= {{ botsift.monitoring_recompute_from() }}
+    where as_of_date >= {{ recompute_from }}
     {%- endif %}
 
 ),
@@ -269,7 +272,7 @@ rate_history as (
     union all
     select as_of_date, model_version, flag_rate, action_rate
     from {{ this }}
-    where as_of_date < {{ botsift.monitoring_recompute_from() }}
+    where as_of_date < {{ recompute_from }}
     {%- endif %}
 
 ),

@@ -18,11 +18,14 @@
     z-score to mean something).
 
     Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
-    shadow comparison whose date a promotion re-scored, does not keep its old one); an older
+    monitoring_recompute_from() on (deleted first, so a date that now has no row does not keep its
+    old one); an older
     date keeps the labels known when it left that span (labels keep arriving for the
     accounts of every past day, so no date is ever final; `--full-refresh` counts them all
     again). Every build used to join the whole score history to the features. -#}
+
+{#- the first date this build computes, on a refresh (read once) -#}
+{%- set recompute_from = botsift.monitoring_recompute_from() if is_incremental() else none -%}
 
 {%- set segment_columns = ['region', 'account_age_band', 'signup_client'] -%}
 {%- set min_ratio = var('fairness_min_ratio') -%}
@@ -36,7 +39,7 @@ fct_bot_scores as {{ botsift.not_materialized() }} (
     select * from {{ ref('fct_bot_scores') }}
     where deployment_status = 'active'
     {%- if is_incremental() %}
-        and as_of_date >= {{ botsift.monitoring_recompute_from() }}
+        and as_of_date >= {{ recompute_from }}
     {%- endif %}
 
 ),
@@ -45,7 +48,7 @@ fct_account_features as (
 
     select * from {{ ref('fct_account_features') }}
     {%- if is_incremental() %}
-    where as_of_date >= {{ botsift.monitoring_recompute_from() }}
+    where as_of_date >= {{ recompute_from }}
     {%- endif %}
 
 ),

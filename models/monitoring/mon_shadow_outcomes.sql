@@ -28,6 +28,9 @@
     older date whose post window was not complete yet; older rows keep the labels known when
     they left that span (`--full-refresh` counts them all again). -#}
 
+{#- the first date this build computes, on a refresh (read once) -#}
+{%- set recompute_from = botsift.monitoring_recompute_from('is_window_complete') if is_incremental() else none -%}
+
 {%- set window_days = var('shadow_outcome_window_days') -%}
 {%- set minutes = var('minutes_per_review') -%}
 
@@ -37,7 +40,7 @@ fct_bot_scores as {{ botsift.not_materialized() }} (
 
     select * from {{ ref('fct_bot_scores') }}
     {%- if is_incremental() %}
-    where as_of_date >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    where as_of_date >= {{ recompute_from }}
     {%- endif %}
 
 ),
@@ -47,7 +50,7 @@ stg_platform__posts as (
     select * from {{ ref('stg_platform__posts') }}
     {%- if is_incremental() %}
     -- the post windows of the dates computed again start after the first of them
-    where posted_at >= {{ botsift.monitoring_recompute_from('is_window_complete') }}
+    where posted_at >= {{ recompute_from }}
     {%- endif %}
 
 ),
