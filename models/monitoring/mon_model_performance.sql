@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='as_of_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
-                  "{{ botsift.monitoring_recompute_from('is_window_complete') }}{% endif %}"),
-    )
-}}
+{{ botsift.score_history_config('is_window_complete') }}
 
 {#- Each scored day judged by the ops decisions that arrived after it: an account whose ops
     label (var performance_label_sources) has label_at within var

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='as_of_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
-                  "{{ botsift.monitoring_recompute_from() }}{% endif %}"),
-    )
-}}
+{{ botsift.score_history_config() }}
 
 {#- The score distribution of every scored day, per model version, against that version's
     reference: the bot_probability bins training wrote to registry.feature_reference_bins

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='as_of_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
-                  "{{ botsift.monitoring_recompute_from() }}{% endif %}"),
-    )
-}}
+{{ botsift.score_history_config() }}
 
 {#- Decisions in force (the active version that scored a date most recently, as in the review
     queue) per segment of region, account-age band and sign-up client, against the labelled

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='as_of_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook=("{% if is_incremental() %}delete from {{ this }} where as_of_date >= "
-                  "{{ botsift.monitoring_recompute_from('is_window_complete') }}{% endif %}"),
-    )
-}}
+{{ botsift.score_history_config('is_window_complete') }}
 
 {#- A shadow version next to the active version in force, on every date both scored: what
     would have happened had each one's action decisions been enforced on that snapshot.
