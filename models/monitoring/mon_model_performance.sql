@@ -8,10 +8,9 @@
     threshold) and the Brier score; a day's window is complete once both the features and
     the ops reviews reach its end.
 
-    Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row does not keep its
-    old one), and every
-    older date whose window was not complete yet; a complete window's row stays. -#}
+    Incremental (score_history_config): a refresh computes the dates from
+    monitoring_recompute_from() on again, and every older date whose window was not complete
+    yet; a complete window's row stays. -#}
 
 {#- the first date this build computes, on a refresh (read once) -#}
 {%- set recompute_from = botsift.monitoring_recompute_from('is_window_complete') if is_incremental() else none -%}

@@ -5,12 +5,10 @@
     (the scored population of the training period), or, for a version without them, deciles of
     its first scored day. Flag rates and their change since the previous and the first day.
 
-    Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
-    shadow comparison whose date a promotion re-scored, does not keep its old one; every
-    version's rows of a date are replaced together); the changes since the previous and the
-    first day read the older dates' rates from the table. Every build used to bin the whole
-    score history, which grows by a snapshot a day. -#}
+    Incremental (score_history_config): a refresh computes the dates from
+    monitoring_recompute_from() on again, every version's rows of a date together; the changes
+    since the previous and the first day read the older dates' rates from the table. Every
+    build used to bin the whole score history, which grows by a snapshot a day. -#}
 
 {#- the first date this build computes, on a refresh (read once) -#}
 {%- set recompute_from = botsift.monitoring_recompute_from() if is_incremental() else none -%}

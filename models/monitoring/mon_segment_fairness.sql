@@ -8,12 +8,11 @@
     noise (two-proportion z-score >= fairness_min_z, and enough expected counts for the
     z-score to mean something).
 
-    Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row does not keep its
-    old one); an older
-    date keeps the labels known when it left that span (labels keep arriving for the
-    accounts of every past day, so no date is ever final; `--full-refresh` counts them all
-    again). Every build used to join the whole score history to the features. -#}
+    Incremental (score_history_config): a refresh computes the dates from
+    monitoring_recompute_from() on again; an older date keeps the labels known when it left
+    that span (labels keep arriving for the accounts of every past day, so no date is ever
+    final; `--full-refresh` counts them all again). Every build used to join the whole score
+    history to the features. -#}
 
 {#- the first date this build computes, on a refresh (read once) -#}
 {%- set recompute_from = botsift.monitoring_recompute_from() if is_incremental() else none -%}

@@ -13,11 +13,11 @@
     account), so the posts of humans a version would block are not counted as spam
     prevented. The recommendation compares estimated spam fractions.
 
-    Incremental: a refresh deletes (pre-hook) and computes again the dates from
-    monitoring_recompute_from() on (deleted first, so a date that now has no row, such as a
-    shadow comparison whose date a promotion re-scored, does not keep its old one), and every
-    older date whose post window was not complete yet; older rows keep the labels known when
-    they left that span (`--full-refresh` counts them all again). -#}
+    Incremental (score_history_config): a refresh computes the dates from
+    monitoring_recompute_from() on again (deleted first: a date whose comparison a promotion's
+    re-scoring removed keeps no old row), and every older date whose post window was not
+    complete yet; older rows keep the labels known when they left that span (`--full-refresh`
+    counts them all again). -#}
 
 {#- the first date this build computes, on a refresh (read once) -#}
 {%- set recompute_from = botsift.monitoring_recompute_from('is_window_complete') if is_incremental() else none -%}
