@@ -21,8 +21,9 @@ Features come from one of two sources:
   columns). Needs the staging layer in the project.
 * ``python``: :func:`metadata_features` mirrors the mart's profile and counter features
   column for column (same names, same formulas), computed in pandas. It runs anywhere (no dbt)
-  and computes age at each account's own ``exported_at`` instead of the mart's one global
-  snapshot date; ``feature_set="extended"`` adds candidates the mart does not have.
+  and, like the mart, ages each account at its own ``exported_at``; the accounts staging
+  would quarantine (:func:`staging_quarantine`) are left out, as they have no row in the
+  mart. ``feature_set="extended"`` adds candidates the mart does not have.
 """
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ __all__ = [
     "informative_features",
     "metadata_features",
     "read_baseline",
+    "staging_quarantine",
+    "staging_vars",
 ]
 
 log = logging.getLogger(__name__)
@@ -171,6 +174,106 @@ def metadata_features(accounts: pd.DataFrame, feature_set: str = "mart") -> pd.D
     return f
 
 
+# The staging rules of base_platform__accounts, for the python path (which has no dbt): the
+# text and counter columns it checks, and the defaults of the vars it reads
+# (dbt_project.yml wins where the project is present; a unit test keeps the two equal).
+_CHECKED_TEXT = ("region", "signup_ip", "signup_device", "signup_client", "screen_name", "name",
+                 "description", "lang", "url")
+_COUNTERS = ("followers_count", "friends_count", "statuses_count", "favourites_count",
+             "listed_count")
+# contains_invalid_text: U+FFFD or a C0 control character other than tab, newline, return
+_INVALID_TEXT = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]"
+STAGING_VAR_DEFAULTS: dict[str, Any] = {
+    "platform_launched_at": "2006-01-01 00:00:00",
+    "accepted_regions": ["na", "eu", "latam", "apac", "africa"],
+    "accepted_signup_clients": ["android", "ios", "web", "api"],
+}
+
+
+def staging_vars() -> dict[str, Any]:
+    """The vars the accounts' staging rules read: the project's ``dbt_project.yml`` values
+    where the project is present (a user may have changed them), else the defaults."""
+    import yaml  # type: ignore[import-untyped]
+
+    from botsift.project import project_dir
+
+    try:
+        path = project_dir() / "dbt_project.yml"
+    except BotsiftError:
+        return dict(STAGING_VAR_DEFAULTS)
+    try:
+        project_vars = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BotsiftError(f"cannot read the staging vars from {path}: {exc}") from exc
+    return {k: project_vars.get(k, v) for k, v in STAGING_VAR_DEFAULTS.items()}
+
+
+def staging_quarantine(accounts: pd.DataFrame, *, variables: dict[str, Any] | None = None,
+                       now: datetime | None = None) -> pd.Series:
+    """The reason ``base_platform__accounts`` would quarantine each account row, or None.
+
+    Mirrors the staging model's rules in its order (the first failed rule is the reason):
+    ``null_id``, ``null_required`` (created_at), ``invalid_encoding`` (a checked text column
+    holds U+FFFD or a forbidden control character), ``unknown_enum`` (region, then sign-up
+    client, outside the accepted vars), ``negative_counter``, ``future_timestamp`` (created or
+    exported after ``now``, UTC) and ``pre_launch_timestamp`` (before
+    ``platform_launched_at``). A null value breaks no rule but the null ones, as in SQL. Rows
+    come from :func:`botsift.accounts_loader.parse_accounts`, whose keys are unique, so
+    staging's duplicate rule cannot apply.
+
+    Parameters
+    ----------
+    accounts : DataFrame
+        ``raw.accounts``-shaped rows.
+    variables : dict, optional
+        ``platform_launched_at``, ``accepted_regions``, ``accepted_signup_clients``
+        (default: :func:`staging_vars`).
+    now : datetime, optional
+        Naive UTC "now" for the future rule (default: the current time).
+
+    Returns
+    -------
+    Series
+        Indexed like ``accounts``: the reason, or None for a row staging keeps.
+    """
+    v = variables or staging_vars()
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    launched = pd.Timestamp(v["platform_launched_at"])
+
+    def column(name: str) -> pd.Series:
+        return accounts[name] if name in accounts else pd.Series(None, index=accounts.index,
+                                                                 dtype="object")
+
+    def times(name: str) -> pd.Series:
+        return pd.to_datetime(column(name))
+
+    def outside(name: str, accepted: Sequence[str]) -> pd.Series:
+        col = column(name)
+        return col.notna() & ~col.isin(list(accepted))
+
+    invalid = pd.Series(False, index=accounts.index)
+    for name in _CHECKED_TEXT:
+        invalid |= column(name).astype("string").str.contains(_INVALID_TEXT, regex=True).fillna(False).astype(bool)
+    negative = pd.Series(False, index=accounts.index)
+    for name in _COUNTERS:
+        negative |= (pd.to_numeric(column(name), errors="coerce") < 0).fillna(False)
+    created, exported = times("created_at"), times("exported_at")
+    rules = [
+        ("null_id", column("id").isna()),
+        ("null_required", created.isna()),
+        ("invalid_encoding", invalid),
+        ("unknown_enum", outside("region", v["accepted_regions"])),
+        ("unknown_enum", outside("signup_client", v["accepted_signup_clients"])),
+        ("negative_counter", negative),
+        ("future_timestamp", (created > now) | (exported > now)),
+        ("pre_launch_timestamp", (created < launched) | (exported < launched)),
+    ]
+    reason = np.select([cond.to_numpy(dtype=bool) for _, cond in rules],
+                       [name for name, _ in rules], default="")
+    out = pd.Series(reason, index=accounts.index, dtype="object")
+    return out.where(out != "", None)
+
+
 def informative_features(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     """Return the columns that carry information: not all null and not constant.
 
@@ -207,11 +310,19 @@ def _python_features(name: str, paths: Sequence[Path], mapping: AccountMapping,
         raise BotsiftError(f"{name}: the export has no labels; evaluate needs a mapping with "
                            "a label section")
     accounts = pd.DataFrame(parsed.accounts)
-    feats = metadata_features(accounts, feature_set)
+    # what staging would quarantine has no feature row on the warehouse path either
+    reasons = staging_quarantine(accounts)
+    rejected = reasons.notna()
+    feats = metadata_features(accounts[~rejected.to_numpy()], feature_set)
     labels = pd.Series({k: v[0] for k, v in parsed.labels.items()}, name="label")
+    labels = labels[labels.index.isin(feats.index)]
     feats = feats.loc[labels.index]
     lines = [f"{name}: read {parsed.rows_read:,}, accounts {len(parsed.accounts):,}, "
              f"quarantined {len(parsed.quarantine):,}, collapsed {parsed.collapsed_duplicates:,}"]
+    if rejected.any():
+        counts = reasons[rejected].value_counts()
+        lines.append(f"{name}: staging rules quarantined {int(rejected.sum()):,} accounts ("
+                     + ", ".join(f"{r} {n:,}" for r, n in counts.items()) + ")")
     return LabelledFeatures(name, feats, labels.astype(int), "python", lines)
 
 

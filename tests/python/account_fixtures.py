@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAPPING", "write_account_export"]
+__all__ = ["MAPPING", "STAGING_REJECTS", "write_account_export"]
 
 MAPPING = """
 name: fixture
@@ -36,14 +36,21 @@ label: {source: is_bot, positive: ["1"], negative: ["0"]}
 """
 
 
+STAGING_REJECTS = {9001: "negative_counter", 9002: "pre_launch_timestamp"}
+"""The accounts ``staging_rejects`` adds, each with the rule staging quarantines it by."""
+
+
 def write_account_export(folder: Path, n: int = 80, seed: int = 11,
-                         unlabelled: int = 0) -> tuple[Path, Path]:
+                         unlabelled: int = 0, staging_rejects: bool = False) -> tuple[Path, Path]:
     """Write ``export.csv`` (latin-1) and ``mapping.yml`` into ``folder``; return both paths.
 
     ``n`` labelled accounts (every second one a bot) plus 2 rows: read ``n + 2`` = loaded
     ``n - 1`` + quarantined 2 (the conflicting labels) + collapsed 1 (the duplicate).
     ``unlabelled`` more human-like accounts with a blank label, crawled with the humans
-    (before the bots): the accounts a team loads to get scores.
+    (before the bots): the accounts a team loads to get scores. ``staging_rejects`` adds the
+    two labelled accounts of :data:`STAGING_REJECTS`, which load (read and loaded 2 more)
+    but which staging quarantines: a negative follower count and a creation date before the
+    platform's launch (the loader itself quarantines text with control characters).
     """
     rng = np.random.default_rng(seed)
     lines = ["uid,handle,bio,link,followers,following,posts,egg,blue,joined,display,likes,"
@@ -73,6 +80,12 @@ def write_account_export(folder: Path, n: int = 80, seed: int = 11,
             joined.strftime("%Y-%m-%d %H:%M:%S"), f"Sam Roe-{j}", str(rng.poisson(900)),
             str(rng.poisson(4)), "2024-01-15 18:30:00", "",
         ]))
+    if staging_rejects:
+        for uid, followers, joined in ((9001, "-5", "2020-02-02 10:00:00"),
+                                       (9002, "10", "2005-06-01 10:00:00")):
+            lines.append(",".join([str(uid), f"odd_{uid}", "fine", "", followers, "20", "30", "",
+                                   "FALSE", joined, "Odd One", "1", "0", "2024-01-15 18:30:00",
+                                   "0"]))
     lines.append(lines[5])                                   # an exact duplicate
     lines.append(lines[6].rsplit(",", 1)[0] + ",1" if lines[6].endswith(",0")
                  else lines[6].rsplit(",", 1)[0] + ",0")     # the same id labelled both ways

@@ -3,8 +3,8 @@
 The test writes its own messy fixture export (never ../shared/datasets), loads it with the CLI,
 builds the feature and label marts with the event tables empty (account-metadata mode), and
 checks that every clean account gets a feature row and its imported label, that the Python
-mirror of the mart's metadata features matches the mart, and that evaluate runs on the
-warehouse path.
+mirror of the mart's metadata features matches the mart (the accounts staging quarantines
+left out of both, for the same reasons), and that evaluate runs on the warehouse path.
 
 Training and scoring the loaded accounts is ``test_byo_scores_dbt.py``.
 """
@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from account_fixtures import STAGING_REJECTS
 from account_fixtures import write_account_export as _write_export
 from botsift.accounts_loader import load_mapping, parse_accounts
 from botsift.cli import app
-from botsift.evaluate_datasets import MART_FEATURES, evaluate, metadata_features
+from botsift.evaluate_datasets import MART_FEATURES, evaluate, metadata_features, staging_quarantine
 from botsift.project import run_dbt
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("byo")
-    csv_path, mapping = _write_export(tmp)
+    csv_path, mapping = _write_export(tmp, staging_rejects=True)
     warehouse = tmp / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BOTSIFT_WAREHOUSE", str(warehouse))
@@ -46,7 +47,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 
 def test_load_summary_reconciles(built) -> None:  # type: ignore[no-untyped-def]
     *_, output = built
-    assert "rows read 82 = loaded 79 + quarantined 2 + collapsed duplicates 1" in output
+    assert "rows read 84 = loaded 81 + quarantined 2 + collapsed duplicates 1" in output
 
 
 def test_every_clean_account_has_features_and_its_label(built) -> None:  # type: ignore[no-untyped-def]
@@ -67,9 +68,20 @@ def test_every_clean_account_has_features_and_its_label(built) -> None:  # type:
 def test_python_features_mirror_the_mart(built) -> None:  # type: ignore[no-untyped-def]
     _, csv_path, mapping, warehouse, _ = built
     parsed = parse_accounts([csv_path], load_mapping(mapping))
-    py = metadata_features(pd.DataFrame(parsed.accounts))
+    accounts = pd.DataFrame(parsed.accounts)
+    reasons = staging_quarantine(accounts)
+    py = metadata_features(accounts[reasons.isna().to_numpy()])
     with duckdb.connect(str(warehouse), read_only=True) as con:
         mart = con.execute("select * from marts.fct_account_features").df().set_index("account_id")
+        staged = dict(con.execute("""
+            select id, quarantine_reason from staging.base_platform__accounts
+            where quarantine_reason is not null
+        """).fetchall())
+    # the same accounts left out, for the same reasons, on both paths
+    assert staged == STAGING_REJECTS
+    assert dict(zip(accounts["id"], reasons, strict=True)) == {
+        **dict.fromkeys(accounts["id"]), **STAGING_REJECTS}
+    assert sorted(py.index) == sorted(mart.index)
     mart = mart.loc[py.index]
     for col in MART_FEATURES:
         np.testing.assert_allclose(py[col].to_numpy(), mart[col].astype("float64").to_numpy(),
@@ -97,5 +109,10 @@ def test_evaluate_on_the_warehouse_path(built, monkeypatch: pytest.MonkeyPatch) 
     r = evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic", "tree_depth4"],
                  feature_source="warehouse", workdir=tmp, n_jobs=1)
     assert r.feature_source == "warehouse" and r.rows_train == 79
+    # the python path leaves out the accounts staging quarantines too, and says so
+    py = evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"],
+                  feature_source="python", n_jobs=1)
+    assert py.rows_train == 79
+    assert any("staging rules quarantined 2 accounts" in line for line in py.load_lines)
     assert "count_posts_7d" in r.dropped_features           # no events: no information
     assert r.scores["with_verified"]["logistic"]["accuracy"] > 0.85

@@ -14,11 +14,14 @@ from botsift.errors import BotsiftError
 from botsift.evaluate_datasets import (
     EXTENDED_FEATURES,
     MART_FEATURES,
+    STAGING_VAR_DEFAULTS,
     evaluate,
     format_result,
     informative_features,
     metadata_features,
     read_baseline,
+    staging_quarantine,
+    staging_vars,
 )
 
 MAPPING = """
@@ -89,6 +92,42 @@ def test_metadata_features_mirror_the_mart() -> None:
     assert np.isnan(f["count_listed"]) and f["display_name_length"] == 1   # unknown is not 0
     ext = metadata_features(accounts, "extended").loc[1]
     assert list(ext.index) == [*MART_FEATURES, *EXTENDED_FEATURES]
+
+
+def test_staging_quarantine_mirrors_the_accounts_rules_in_order() -> None:
+    ok = {"id": 1, "created_at": pd.Timestamp("2020-01-01"), "exported_at": pd.Timestamp("2021-01-01"),
+          "region": "eu", "signup_client": "web", "screen_name": "ab", "description": "tab\tand\nnewline",
+          "followers_count": 0, "friends_count": None, "statuses_count": 1}
+    rows = [
+        ok,
+        {**ok, "id": None},
+        {**ok, "created_at": None, "followers_count": -1},              # the first rule wins
+        {**ok, "screen_name": "bad\ufffd"},
+        {**ok, "description": "bell\x07", "region": "mars"},
+        {**ok, "region": "mars"},
+        {**ok, "region": None, "signup_client": "fax"},                   # null region passes
+        {**ok, "friends_count": -3},
+        {**ok, "exported_at": pd.Timestamp("2031-01-01")},
+        {**ok, "created_at": pd.Timestamp("2005-12-31 23:59")},
+    ]
+    reasons = staging_quarantine(pd.DataFrame(rows), variables=STAGING_VAR_DEFAULTS,
+                                 now=pd.Timestamp("2030-01-01").to_pydatetime())
+    assert list(reasons) == [None, "null_id", "null_required", "invalid_encoding",
+                             "invalid_encoding", "unknown_enum", "unknown_enum",
+                             "negative_counter", "future_timestamp", "pre_launch_timestamp"]
+    # a column the frame lacks breaks no rule (the loader writes every raw column anyway)
+    assert list(staging_quarantine(pd.DataFrame([{"id": 1, "created_at": ok["created_at"]}]),
+                                   variables=STAGING_VAR_DEFAULTS)) == [None]
+
+
+def test_staging_var_defaults_are_the_projects() -> None:
+    """The python path's defaults (used without a dbt project) are dbt_project.yml's vars."""
+    import yaml  # type: ignore[import-untyped]
+
+    repo = Path(__file__).resolve().parents[3]
+    project_vars = yaml.safe_load((repo / "dbt_project.yml").read_text())["vars"]
+    assert {k: project_vars[k] for k in STAGING_VAR_DEFAULTS} == STAGING_VAR_DEFAULTS
+    assert staging_vars() == STAGING_VAR_DEFAULTS
 
 
 def test_informative_features_drops_null_and_constant() -> None:
