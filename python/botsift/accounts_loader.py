@@ -242,6 +242,15 @@ def parse_timestamp(value: Any, *, day_first: bool = True, hint: datetime | None
     ValueError
         If the value is not blank and matches no format.
     """
+    try:
+        return _parse_timestamp(value, day_first=day_first, hint=hint, not_after=not_after)
+    except OverflowError:
+        # an offset that moves 0001-01-01 or 9999-12-31 past datetime's range
+        raise ValueError(f"out of range: {value!r}") from None
+
+
+def _parse_timestamp(value: Any, *, day_first: bool, hint: datetime | None,
+                     not_after: datetime | None) -> tuple[datetime | None, bool]:
     if value is None:
         return None, False
     if isinstance(value, datetime):
@@ -357,12 +366,32 @@ def preset_path(name: str) -> Path:
     return Path(str(resources.files("botsift").joinpath("presets", f"{name}.yml")))
 
 
-def _label_values(values: Any) -> tuple[str, ...]:
+def _label_text(value: Any) -> str:
+    """A label as compared: stripped, lower case, ``1.0`` read as ``1`` (a spreadsheet's)."""
+    text = str(value).strip().lower()
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _label_values(values: Any, where: str) -> tuple[str, ...]:
     if values is None:
         return ()
     if not isinstance(values, list):
         values = [values]
-    return tuple(str(v).strip().lower() for v in values)
+    odd = [v for v in values if isinstance(v, (dict, list)) or v is None]
+    if odd:
+        raise BotsiftError(f"{where}: label values must be text or numbers, not {odd[0]!r}")
+    return tuple(_label_text(v) for v in values)
+
+
+_FILE_LABELS = {**dict.fromkeys(("1", "bot", "bots", "true", "positive"), 1),
+                **dict.fromkeys(("0", "human", "humans", "false", "negative"), 0)}
+
+
+def _source_name(value: Any, where: str) -> str:
+    """A source column name as the export's header has it: YAML may read ``5`` as a number."""
+    if isinstance(value, (dict, list)) or value is None or isinstance(value, bool):
+        raise BotsiftError(f"{where}: a source column must be a column name, not {value!r}")
+    return str(value)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -384,6 +413,15 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _construct_unique_mapping)
+# YAML 1.1 reads yes/no/on/off (and y/n) as booleans: `positive: [yes]` became true and never
+# matched an export's "yes", and `lang: no` (Norwegian) became "False". As in YAML 1.2, only
+# true and false are booleans here; everything else is text.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_UniqueKeyLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _repeated(names: Sequence[str]) -> list[str]:
@@ -404,6 +442,7 @@ _SECTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "columns": dict, "key": (dict, str), "defaults": dict, "label": dict,
     "files": list, "source_columns": list}
 _KIND_NAMES = {dict: "a mapping", (dict, str): "a column name or a mapping", list: "a list"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def load_mapping(path: Path | None = None, *, preset: str | None = None) -> AccountMapping:
@@ -457,13 +496,22 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
     label = doc.get("label") or {}
     if not isinstance(label.get("files") or {}, dict):
         raise BotsiftError(f"{where}: label.files must be a mapping of file name to label")
+    bad_label_keys = set(label) - {"source", "positive", "negative", "files"}
+    if bad_label_keys:
+        raise BotsiftError(f"{where}: unknown label keys {sorted(bad_label_keys)} "
+                           "(known: source, positive, negative, files)")
+    files_list = doc.get("files") or []
+    for pattern in files_list:
+        if not isinstance(pattern, str) or not pattern.strip() or pattern.startswith(("/", "\\")):
+            raise BotsiftError(f"{where}: files entries are file-name patterns relative to the "
+                               f"folder passed (e.g. '*.csv'), not {pattern!r}")
     columns: dict[str, ColumnSpec] = {}
     for target, spec in (doc.get("columns") or {}).items():
         if target not in _MAPPABLE:
             raise BotsiftError(f"{where}: {target!r} is not a raw.accounts column; "
                                f"use one of {', '.join(_MAPPABLE)}")
-        if isinstance(spec, str):
-            columns[target] = ColumnSpec(source=spec)
+        if isinstance(spec, (str, int, float)) and not isinstance(spec, bool):
+            columns[target] = ColumnSpec(source=str(spec))
         elif isinstance(spec, dict):
             bad = set(spec) - {"source", "value", "transform", "day_first", "strip_quotes"}
             if bad or ("source" in spec) == ("value" in spec):
@@ -472,8 +520,10 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
             if spec.get("transform") not in (None, "length_placeholder"):
                 raise BotsiftError(f"{where}: column {target!r}: unknown transform "
                                    f"{spec['transform']!r} (known: length_placeholder)")
+            source = (None if "source" not in spec
+                      else _source_name(spec["source"], f"{where}: column {target!r}"))
             columns[target] = ColumnSpec(
-                source=spec.get("source"), value=spec.get("value"), transform=spec.get("transform"),
+                source=source, value=spec.get("value"), transform=spec.get("transform"),
                 day_first=_flag(spec, "day_first", True, f"{where}: column {target!r}"),
                 strip_quotes=_flag(spec, "strip_quotes", False, f"{where}: column {target!r}"))
             if columns[target].source is None:
@@ -485,6 +535,11 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         key = {"source": key}
     if "source" not in key:
         raise BotsiftError(f"{where}: `key: {{source: <column>}}` is required")
+    bad_key_keys = set(key) - {"source", "strategy", "lowercase"}
+    if bad_key_keys:
+        raise BotsiftError(f"{where}: unknown key options {sorted(bad_key_keys)} "
+                           "(known: source, strategy, lowercase)")
+    key_source = _source_name(key["source"], f"{where}: key")
     strategy = key.get("strategy", "numeric")
     if strategy not in ("numeric", "hash"):
         raise BotsiftError(f"{where}: key.strategy must be numeric or hash, not {strategy!r}")
@@ -494,8 +549,13 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
             raise BotsiftError(f"{where}: default for unknown column {c!r}")
         # a default fills the parsed row as is: parse it now, as a value read from the export
         defaults[c] = _constant(c, defaults[c], ColumnSpec(), where, "default")
-    label_files = {str(k): (1 if str(v).lower() in ("1", "bot", "true", "positive") else 0)
-                   for k, v in (label.get("files") or {}).items()}
+    label_files: dict[str, int] = {}
+    for pattern, value in (label.get("files") or {}).items():
+        text = _label_text(value)
+        if isinstance(value, (dict, list)) or text not in _FILE_LABELS:
+            raise BotsiftError(f"{where}: label.files[{pattern!r}] is {value!r}: each file's "
+                               "label must be bot (1, true, positive) or human (0, false, negative)")
+        label_files[str(pattern)] = _FILE_LABELS[text]
     header = _flag(doc, "header", True, where)
     source_columns = tuple(str(c) for c in doc.get("source_columns") or ())
     if not header and not source_columns:
@@ -511,28 +571,37 @@ def load_mapping(path: Path | None = None, *, preset: str | None = None) -> Acco
         raise BotsiftError(f"{where}: delimiter must be one character, not {delimiter!r}")
     fallback_encoding = str(doc.get("fallback_encoding", "latin-1"))
     try:
-        codecs.lookup(fallback_encoding)
+        "a".encode(fallback_encoding)  # a text codec: rot13 and base64 are codecs too
     except LookupError:
         raise BotsiftError(f"{where}: unknown fallback_encoding {fallback_encoding!r} "
                            "(a Python codec name, e.g. latin-1 or cp1252)") from None
+    if doc.get("name") is not None:
+        name = str(doc["name"])
+        if not _NAME.fullmatch(name):
+            raise BotsiftError(f"{where}: name {name!r} names files (evaluate's warehouse and "
+                               "results): use letters, digits, '.', '-' and '_' only")
+    else:  # a file's stem may hold anything a file name can
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem if path else "identity").strip("._")
     return AccountMapping(
-        name=str(doc.get("name") or (Path(path).stem if path else "identity")),
+        name=name or "mapping",
         columns=columns,
-        key_source=str(key["source"]),
+        key_source=key_source,
         key_strategy=strategy,
         key_lowercase=_flag(key, "lowercase", True, f"{where}: key"),
-        snowflake_source=doc.get("snowflake_source") or (
-            str(key["source"]) if strategy == "numeric" else None),
+        snowflake_source=(None if not doc.get("snowflake_source")
+                          else _source_name(doc["snowflake_source"], f"{where}: snowflake_source")
+                          ) or (key_source if strategy == "numeric" else None),
         header=header,
         source_columns=source_columns,
         delimiter=delimiter,
         fallback_encoding=fallback_encoding,
         format=fmt,
-        files=tuple(doc.get("files") or ()),
+        files=tuple(files_list),
         defaults=defaults,
-        label_source=label.get("source"),
-        label_positive=_label_values(label.get("positive", ["1", "true", "bot"])),
-        label_negative=_label_values(label.get("negative", ["0", "false", "human"])),
+        label_source=(None if label.get("source") is None
+                      else _source_name(label["source"], f"{where}: label")),
+        label_positive=_label_values(label.get("positive", ["1", "true", "bot"]), where),
+        label_negative=_label_values(label.get("negative", ["0", "false", "human"]), where),
         label_files=label_files,
     )
 
@@ -644,7 +713,8 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         try:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as exc:
-            raise BotsiftError(f"{path}: not a readable Parquet file ({exc})") from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BotsiftError(f"{path}: not a readable Parquet file ({first})") from None
         return table.to_pylist(), "parquet", table.column_names
     raw = path.read_bytes()
     if raw.startswith(b"\x1f\x8b"):  # gzip: exports are often shipped compressed
@@ -656,12 +726,22 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         if raw.startswith(magic):
             raise BotsiftError(f"{path}: is {what.format(kind=kind)}")
     text, encoding = _decode(raw, mapping.fallback_encoding, path.name)
+    if "\x00" in text:
+        raise BotsiftError(f"{path}: holds NUL characters, so it is not {encoding} text (UTF-16 "
+                           "without a byte order mark?): save it as UTF-8")
     if kind == "json":
+        if text.strip() == "":
+            raise BotsiftError(f"{path}: empty file (no JSON objects)")
         if text.lstrip().startswith("["):
             try:
-                rows = json.loads(text)
+                rows = json.loads(text, object_pairs_hook=_unique_object)
             except json.JSONDecodeError as exc:
                 raise BotsiftError(f"{path}: not valid JSON or JSON lines: {exc}") from None
+            except _RepeatedKey as exc:
+                raise BotsiftError(f"{path}: an object names {exc} twice: which value is "
+                                   "meant cannot be told") from None
+            except RecursionError:
+                raise BotsiftError(f"{path}: JSON nested too deeply to be account rows") from None
         else:
             rows = [_json_line(path, number, line)
                     for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
@@ -681,6 +761,10 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         raise BotsiftError(f"{path}: not valid CSV at line {reader.line_num}: {exc}; fix the "
                            "quoting there (a stray or unclosed quote)") from None
     if mapping.header:
+        # blank lines before the header are not rows (a header of one empty name would be
+        # taken, and every row quarantined as the wrong width)
+        while records and all(f.strip() == "" for f in records[0]):
+            records.pop(0)
         if not records:
             raise BotsiftError(f"{path}: empty file (no header row)")
         # an unnamed column (a trailing delimiter in the header) gets its position as a name
@@ -702,17 +786,38 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         if len(rec) != len(names):
             row["__width__"] = len(rec)
             row["__expected_width__"] = len(names)
+            if len(rec) > len(names):  # kept for the quarantine's raw row
+                row["_extra_fields"] = rec[len(names):]
         out.append(row)
     return out, encoding, names
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object that names a key twice (json keeps the last value silently)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _RepeatedKey(repr(k))
+        out[k] = v
+    return out
 
 
 def _json_line(path: Path, number: int, line: str) -> Any:
     """One line of a JSON-lines file, or an error naming the line."""
     try:
-        return json.loads(line)
+        return json.loads(line, object_pairs_hook=_unique_object)
     except json.JSONDecodeError as exc:
         raise BotsiftError(f"{path}: line {number} is not valid JSON ({exc.msg} at column "
                            f"{exc.colno})") from None
+    except _RepeatedKey as exc:
+        raise BotsiftError(f"{path}: line {number} names {exc} twice: which value is meant "
+                           "cannot be told") from None
+    except RecursionError:
+        raise BotsiftError(f"{path}: line {number} is JSON nested too deeply to be an "
+                           "account row") from None
 
 
 def _column_list(columns: Iterable[str]) -> str:
@@ -738,6 +843,8 @@ def _expand(paths: Sequence[Path], mapping: AccountMapping) -> list[Path]:
             files.extend(found)
         elif p.is_file():
             files.append(p)
+        elif p.exists():
+            raise BotsiftError(f"{p}: not a regular file or folder")
         else:
             raise BotsiftError(f"{p}: no such file or directory")
     return files
@@ -808,6 +915,8 @@ def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
     if raw is None:
         raise ValueError(f"missing key {mapping.key_source}")
     text = str(raw).strip().strip('"').strip()
+    if text == "":
+        raise ValueError(f"key {mapping.key_source}={raw!r} is empty once its quotes are stripped")
     if mapping.key_strategy == "numeric":
         if isinstance(raw, float) or not _DIGITS.match(text):
             raise ValueError(f"key {mapping.key_source}={text!r} is not an integer id "
@@ -826,9 +935,7 @@ def _key_of(row: _SourceRow, mapping: AccountMapping) -> tuple[int, str]:
 def _label_of(row: _SourceRow, mapping: AccountMapping) -> int | None:
     if mapping.label_source:
         raw = _source(row.values, mapping.label_source)
-        text = "" if raw is None else str(raw).strip().lower()
-        if text.endswith(".0"):
-            text = text[:-2]
+        text = "" if raw is None else _label_text(raw)
         if text in mapping.label_positive:
             return 1
         if text in mapping.label_negative:
@@ -856,6 +963,8 @@ def _clean_text(v: Any, spec: ColumnSpec) -> str | None:
 
 
 _ACCOUNT_TYPES = {f.name: f.type for f in RAW_TABLES["accounts"]}
+_MAX_PLACEHOLDER_LENGTH = 100_000
+"""The longest text a ``length_placeholder`` stands in for (a bio is 160 characters)."""
 
 
 def _parse_value(col: str, raw: Any, spec: ColumnSpec, *, hint: datetime | None = None,
@@ -870,13 +979,17 @@ def _parse_value(col: str, raw: Any, spec: ColumnSpec, *, hint: datetime | None 
     typ = _ACCOUNT_TYPES[col]
     if spec.transform == "length_placeholder":
         n = parse_int(raw)
-        return (None if n is None else "x" * max(n, 0)), False
+        if n is not None and not 0 <= n <= _MAX_PLACEHOLDER_LENGTH:
+            raise ValueError(f"length {n} is outside 0..{_MAX_PLACEHOLDER_LENGTH:,}")
+        return (None if n is None else "x" * n), False
     if pa.types.is_timestamp(typ):
         return parse_timestamp(raw, day_first=spec.day_first, hint=hint, not_after=not_after)
     if pa.types.is_boolean(typ):
         return parse_bool(raw), False
     if pa.types.is_integer(typ):
         return parse_int(raw), False
+    if isinstance(raw, (dict, list, tuple)):
+        raise ValueError(f"a nested value, not text: {json.dumps(raw, default=str)[:80]}")
     text = _clean_text(raw, spec)
     if text is not None and _INVALID_TEXT.search(text):
         raise ValueError("control or replacement character in text")
@@ -975,11 +1088,15 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             log.warning("%s holds no account rows", path.name)
         file_label = None
         if mapping.label_files:
-            matches = [v for k, v in mapping.label_files.items() if Path(path).match(k)]
+            matches = {k: v for k, v in mapping.label_files.items() if Path(path).match(k)}
             if not matches:
                 raise BotsiftError(f"{path.name}: the mapping's label.files does not name this "
                                    f"file (it names {', '.join(mapping.label_files)})")
-            file_label = matches[0]
+            if len(set(matches.values())) > 1:
+                raise BotsiftError(f"{path.name}: the mapping's label.files patterns "
+                                   f"{', '.join(matches)} all match this file with different "
+                                   "labels; make them name it once")
+            file_label = next(iter(matches.values()))
         for i, values in enumerate(records, start=1):
             rows.append(_SourceRow(path.name, i, values, file_label))
         log.info("read %s rows from %s (%s)", f"{len(records):,}", path.name, encoding)
@@ -1083,8 +1200,9 @@ def parse_accounts(paths: Sequence[Path], mapping: AccountMapping, *, fmt: str |
             for row, _, key, _, _ in copies:
                 reject(row, f"conflicting_labels: {where}", key)
             continue
-        order = sorted(range(len(copies)),
-                       key=lambda j: (-(copies[j][4]["exported_at"].timestamp()), j))
+        # the latest export first, then the first read (a stable sort keeps read order; no
+        # .timestamp(), which fails on a placeholder such as 0001-01-01)
+        order = sorted(range(len(copies)), key=lambda j: copies[j][4]["exported_at"], reverse=True)
         keep = copies[order[0]]
         for j in order[1:]:
             row, _, key, _, _ = copies[j]
@@ -1144,6 +1262,11 @@ def _read_labels(path: Path, mapping: AccountMapping, fmt: str | None
     for i, values in enumerate(records, start=1):
         row = _SourceRow(Path(path).name, i, values, None)
         try:
+            if values.get("__blank__"):
+                raise ValueError("blank line")
+            if "__width__" in values:
+                raise ValueError(f"{values['__width__']} fields, expected "
+                                 f"{values['__expected_width__']}")
             _, key = _key_of(row, label_mapping)
             label = _label_of(row, label_mapping)
             if label is None:  # a labels file row is there to give a label

@@ -27,10 +27,12 @@ Features come from one of two sources:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -567,19 +569,29 @@ def evaluate(train_paths: Sequence[Path], train_mapping: AccountMapping, *,
         raise BotsiftError("feature_set extended exists for python features only: the warehouse "
                            "path uses the mart's own feature list")
 
-    def features_of(paths: Sequence[Path], mapping: AccountMapping) -> LabelledFeatures:
-        if feature_source == "python":
-            return _python_features(mapping.name, paths, mapping, feature_set)
-        if feature_source == "warehouse":
-            import tempfile
-
-            base = workdir or Path(tempfile.mkdtemp(prefix="botsift-eval-"))
-            return _warehouse_features(mapping.name, paths, mapping, base)
+    if feature_source not in ("python", "warehouse"):
         raise BotsiftError(f"feature source must be python or warehouse, not {feature_source!r}")
 
-    train = features_of(train_paths, train_mapping)
-    test = features_of(test_paths, test_mapping or train_mapping) if test_paths else None
+    def features_of(paths: Sequence[Path], mapping: AccountMapping, base: Path | None
+                    ) -> LabelledFeatures:
+        if base is None:
+            return _python_features(mapping.name, paths, mapping, feature_set)
+        return _warehouse_features(mapping.name, paths, mapping, base)
+
+    with contextlib.ExitStack() as stack:
+        # the warehouse path's temporary warehouses and dbt targets go once read
+        base = (None if feature_source == "python" else workdir or Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="botsift-eval-"))))
+        train = features_of(train_paths, train_mapping, base)
+        test = (features_of(test_paths, test_mapping or train_mapping, base)
+                if test_paths else None)
     for ds in (train, test):
+        if ds is not None and len(ds.labels) == 0:
+            raise BotsiftError(
+                f"{ds.name}: no labelled account has a feature row"
+                + (" (imported labels are reviewed the day after the latest export, and staging "
+                   "quarantines a review in the future: an export dated today can be evaluated "
+                   "from tomorrow)" if ds.source == "warehouse" else ""))
         if ds is not None and ds.labels.nunique() < 2:
             raise BotsiftError(f"{ds.name}: needs both bots and humans, has one class only")
     counts = train.labels.value_counts()

@@ -84,7 +84,11 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
         raise BotsiftError(f"warehouse {warehouse} is a folder: set BOTSIFT_WAREHOUSE (or "
                            "--warehouse) to a .duckdb file, e.g. warehouse/botsift.duckdb")
     if create and not read_only:
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BotsiftError(f"cannot create the warehouse's folder {warehouse.parent}: "
+                               f"{exc.strerror or exc}") from None
     elif not warehouse.is_file():
         raise BotsiftError(f"warehouse {warehouse} not found: run `botsift simulate` (or "
                            "`botsift load-accounts`) and `dbt build` first, or set BOTSIFT_WAREHOUSE")
@@ -96,7 +100,9 @@ def connect_warehouse(warehouse: Path, *, read_only: bool = False,
     try:
         return duckdb.connect(str(warehouse), read_only=read_only)
     except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
+        # DuckDB: 'Could not set lock on file ...: Conflicting lock is held in ... (PID n)';
+        # a corrupt file's message says "block", so the word "lock" alone does not tell
+        if "could not set lock" not in str(exc).lower():
             raise BotsiftError(f"cannot open warehouse {warehouse}: {exc}") from None
         pid = re.search(r"\(PID (\d+)\)", str(exc))
         holder = f" (PID {pid.group(1)})" if pid else ""

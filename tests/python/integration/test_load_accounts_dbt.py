@@ -10,6 +10,7 @@ Training and scoring the loaded accounts is ``test_byo_scores_dbt.py``.
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -109,6 +110,12 @@ def test_evaluate_on_the_warehouse_path(built, monkeypatch: pytest.MonkeyPatch) 
     r = evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic", "tree_depth4"],
                  feature_source="warehouse", workdir=tmp, n_jobs=1)
     assert r.feature_source == "warehouse" and r.rows_train == 79
+    # without a workdir its temporary warehouse and dbt target go once read
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp / "scratch"))
+    (tmp / "scratch").mkdir()
+    evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"],
+             feature_source="warehouse", n_jobs=1)
+    assert list((tmp / "scratch").iterdir()) == []
     # the python path leaves out the accounts staging quarantines too, and says so
     py = evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"],
                   feature_source="python", n_jobs=1)

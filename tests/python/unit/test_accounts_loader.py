@@ -372,6 +372,19 @@ def test_labels_file_without_key_or_label_column_is_an_error(tmp_path: Path, cap
     ("key: {source: id}\nfallback_encoding: klingon\n", "unknown fallback_encoding 'klingon'"),
     ("key: {source: id}\ncolumns: {created_at: {source: c, day_first: 'false'}}\n",
      "column 'created_at': day_first must be true or false, not 'false'"),
+    # twentieth-session audit: each of these loaded (or crashed later) instead
+    ("key: {source: id}\nfallback_encoding: rot13\n", "unknown fallback_encoding 'rot13'"),
+    ("key: {source: id}\nlabel: {souce: label}\n", r"unknown label keys \['souce'\]"),
+    ("key: {source: sn, stratgy: hash}\n", r"unknown key options \['stratgy'\]"),
+    ("key: {source: id}\nlabel: {files: {spammers.csv: spambot}}\n",
+     r"label.files\['spammers.csv'\] is 'spambot'"),
+    ("key: {source: id}\nfiles: [1]\n", "files entries are file-name patterns"),
+    ("key: {source: id}\nfiles: ['']\n", "files entries are file-name patterns"),
+    ("key: {source: id}\nfiles: [/abs/*.csv]\n", "files entries are file-name patterns"),
+    ("key: {source: id}\ncolumns: {screen_name: {source: [a]}}\n",
+     "column 'screen_name': a source column must be a column name"),
+    ("key: {source: id}\nlabel: {positive: [{a: 1}]}\n", "label values must be text or numbers"),
+    ("name: team/export\nkey: {source: id}\n", "name 'team/export' names files"),
 ])
 def test_bad_mappings_raise(tmp_path: Path, text: str, match: str) -> None:
     p = tmp_path / "m.yml"
@@ -697,3 +710,124 @@ def test_a_labels_file_that_contradicts_the_export_wins_and_is_counted(tmp_path:
     # account 1 changed bot -> human; 2 agreed; 3 had no export label
     assert (s.bots, s.humans, s.labels_overridden) == (1, 2, 1)
     assert "the labels file changed 1 label(s) the export gave" in "\n".join(s.lines())
+
+
+def test_yaml_reads_only_true_and_false_as_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 made `positive: [yes]` the boolean true (never matching an export's "yes")
+    and `lang: no` the text "False"; numbers in label lists compare as the export's do."""
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\ncolumns: {created_at: c, exported_at: e}\n"
+                 "defaults: {lang: no}\nlabel: {source: is_bot, positive: [yes, 1.0], negative: [no, 0]}\n")
+    mapping = load_mapping(m)
+    assert mapping.defaults["lang"] == "no"
+    assert mapping.label_positive == ("yes", "1") and mapping.label_negative == ("no", "0")
+    f = tmp_path / "x.csv"
+    f.write_text("id,c,e,is_bot\n1,2015-01-01,2016-01-01,yes\n2,2015-01-01,2016-01-01,no\n"
+                 "3,2015-01-01,2016-01-01,1.0\n")
+    parsed = parse_accounts([f], mapping)
+    assert {k: v[0] for k, v in parsed.labels.items()} == {1: 1, 2: 0, 3: 1}
+    assert {a["lang"] for a in parsed.accounts} == {"no"}
+
+
+def test_numeric_source_names_match_source_columns(tmp_path: Path) -> None:
+    """`source: 2` is the column named "2" (YAML reads it as a number; source_columns as text)."""
+    m = tmp_path / "m.yml"
+    m.write_text("header: false\nsource_columns: [1, 2, 3]\nkey: {source: 1}\n"
+                 "columns: {created_at: {source: 2}, screen_name: 3, exported_at: {value: '2016-01-01'}}\n")
+    f = tmp_path / "x.csv"
+    f.write_text("7,2015-01-01,alice\n")
+    parsed = parse_accounts([f], load_mapping(m))
+    assert [(a["id"], a["created_at"].year, a["screen_name"]) for a in parsed.accounts] == [
+        (7, 2015, "alice")]
+
+
+def test_overlapping_label_file_patterns_with_different_labels_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "bots.csv").write_text("id,created_at\n1,2015-01-01\n")
+    (tmp_path / "users.csv").write_text("id,created_at\n2,2015-01-01\n")
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: id}\nfiles: ['*.csv']\ncolumns: {created_at: created_at}\n"
+                 "label: {files: {'*.csv': human, bots.csv: bot}}\n")
+    with pytest.raises(BotsiftError, match=r"bots.csv: the mapping's label.files patterns \*.csv, "
+                                           "bots.csv all match this file with different labels"):
+        parse_accounts([tmp_path], load_mapping(m))
+
+
+def test_dates_beyond_pythons_range_and_placeholders_are_quarantined(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("id,created_at,exported_at\n"
+                 "1,0001-01-01T00:00:00+01:00,2016-01-01\n"
+                 "2,2015-01-01,9999-12-31T23:00:00-05:00\n"
+                 "3,Fri Dec 31 23:00:00 -0500 9999,2016-01-01\n"
+                 "4,2015-01-01,0001-01-01\n"
+                 "5,2015-01-01,2016-01-01\n")
+    parsed = parse_accounts([f], load_mapping(), now=datetime(2020, 1, 1))
+    assert [a["id"] for a in parsed.accounts] == [5]
+    reasons = {q["row_number"]: q["reason"] for q in parsed.quarantine}
+    assert reasons[1].startswith("unparseable created_at: out of range")
+    assert reasons[2].startswith("unparseable exported_at: out of range")
+    assert reasons[3].startswith("unparseable created_at: out of range")
+    assert reasons[4].startswith("created_after_export")          # a 0001-01-01 placeholder
+
+
+def test_bad_rows_keep_their_data_and_odd_keys_and_lengths_are_quarantined(tmp_path: Path) -> None:
+    f = tmp_path / "x.tsv"
+    f.write_text("\n\nsn\tcreated_at\tbio_len\n"                  # blank lines before the header
+                 'alice\t2015-01-01\t5\n'
+                 'bob\t2015-01-01\t5\textra\n'
+                 '""""\t2015-01-01\t5\n'
+                 'carol\t2015-01-01\t-3\n'
+                 'dave\t2015-01-01\t1000000000000\n')
+    m = tmp_path / "m.yml"
+    m.write_text("key: {source: sn, strategy: hash}\n"
+                 "columns: {created_at: created_at, screen_name: sn,"
+                 " description: {source: bio_len, transform: length_placeholder}}\n")
+    parsed = parse_accounts([f], load_mapping(m), now=datetime(2020, 1, 1))
+    assert [a["screen_name"] for a in parsed.accounts] == ["alice"]
+    assert parsed.rows_read == 5
+    q = {row["row_number"]: row for row in parsed.quarantine}
+    assert q[2]["reason"].startswith("wrong_field_count: 4 fields, expected 3")
+    assert json.loads(q[2]["raw_row"])["_extra_fields"] == ["extra"]
+    assert q[3]["reason"].startswith("bad_key: key sn=") and "is empty" in q[3]["reason"]
+    assert q[4]["reason"] == "unparseable description: length -3 is outside 0..100,000"
+    assert q[5]["reason"] == "unparseable description: length 1000000000000 is outside 0..100,000"
+
+
+def test_json_repeated_keys_nesting_and_empty_files_are_named(tmp_path: Path) -> None:
+    lines = tmp_path / "a.jsonl"
+    lines.write_text('{"id": 1, "created_at": "2015-01-01"}\n{"id": 2, "id": 3, "created_at": "2015-01-01"}\n')
+    with pytest.raises(BotsiftError, match="a.jsonl: line 2 names 'id' twice"):
+        parse_accounts([lines], load_mapping())
+    array = tmp_path / "b.json"
+    array.write_text('[{"id": 1, "label": "bot", "label": "human"}]')
+    with pytest.raises(BotsiftError, match="b.json: an object names 'label' twice"):
+        parse_accounts([array], load_mapping())
+    deep = tmp_path / "c.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BotsiftError, match="c.json: JSON nested too deeply"):
+        parse_accounts([deep], load_mapping())
+    empty = tmp_path / "d.json"
+    empty.write_text("")
+    with pytest.raises(BotsiftError, match="d.json: empty file"):
+        parse_accounts([empty], load_mapping())
+    nested = tmp_path / "e.jsonl"
+    nested.write_text('{"id": 1, "created_at": "2015-01-01", "screen_name": ["x", "y"]}\n')
+    parsed = parse_accounts([nested], load_mapping())
+    assert parsed.accounts == []
+    assert parsed.quarantine[0]["reason"].startswith('unparseable screen_name: a nested value, not text: ["x", "y"]')
+
+
+def test_text_with_nul_characters_is_refused_with_the_likely_cause(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_bytes("id,created_at\n1,2015-01-01\n".encode("utf-16-le"))   # no byte order mark
+    with pytest.raises(BotsiftError, match="holds NUL characters.*UTF-16 without a byte order mark"):
+        parse_accounts([f], load_mapping())
+
+
+def test_a_ragged_labels_file_row_is_quarantined(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("id,created_at\n6,2015-01-01\n7,2015-01-01\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\n6,1,extra\n7,0\n")
+    parsed = parse_accounts([f], load_mapping(), labels_file=labels)
+    assert {k: v[0] for k, v in parsed.labels.items()} == {7: 0}
+    assert [q["reason"] for q in parsed.quarantine] == ["bad_label_row: 3 fields, expected 2"]

@@ -242,3 +242,14 @@ def test_cli_evaluate_reads_the_test_export_with_the_training_mapping_by_default
     assert res.exit_code == 0, res.output
     saved = json.loads((tmp_path / "results" / "evaluate_synth_to_synth_python_mart.json").read_text())
     assert saved["rows_test"] == 80
+
+
+def test_an_export_without_a_usable_labelled_account_is_named_not_called_one_class(
+        tmp_path: Path) -> None:
+    csv_path, mapping = _write_synthetic(tmp_path, 20, seed=3)
+    frame = pd.read_csv(csv_path)
+    frame["followers_count"] = -1                      # staging quarantines every account
+    frame.to_csv(csv_path, index=False)
+    with pytest.raises(BotsiftError, match="synth: no labelled account has a feature row"):
+        evaluate([csv_path], load_mapping(mapping), folds=3, models=["logistic"], n_jobs=1,
+                 feature_source="python")

@@ -100,6 +100,27 @@ def test_connect_warehouse_needs_the_file_unless_told_to_create_it(tmp_path: Pat
             connect_warehouse(csv, read_only=read_only)
 
 
+def test_a_corrupt_warehouse_is_not_reported_as_locked(tmp_path: Path) -> None:
+    """DuckDB's corruption message says "block", which held the word "lock"."""
+    path = tmp_path / "wh.duckdb"
+    con = connect_warehouse(path, create=True)
+    con.execute("create table t as select range as x from range(100000)")
+    con.close()
+    with path.open("r+b") as f:
+        f.seek(4096)
+        f.write(b"A" * 8192)
+    with pytest.raises(BotsiftError, match=r"cannot open warehouse .*wh.duckdb: .*[Cc]orrupt") as info:
+        connect_warehouse(path)
+    assert "locked" not in str(info.value)
+
+
+def test_a_warehouse_folder_that_cannot_be_made_is_one_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "export.csv"
+    blocker.write_text("id\n")
+    with pytest.raises(BotsiftError, match=r"cannot create the warehouse's folder .*export.csv: "):
+        connect_warehouse(blocker / "wh.duckdb", create=True)
+
+
 REPO = Path(__file__).resolve().parents[3]
 
 
