@@ -1392,17 +1392,18 @@ def load_accounts(paths: Sequence[Path], warehouse: Path, *, mapping: AccountMap
     parsed = parse_accounts(paths, mapping, fmt=fmt, labels_file=labels_file, now=now)
     con = connect_warehouse(warehouse, create=True)
     try:
+        # refused before anything is created in it
+        if table_exists(con, RAW_SCHEMA, "_simulation") and not replace:
+            raise BotsiftError(
+                f"warehouse {warehouse} holds a simulation (raw._simulation): loading real accounts "
+                "would mix them with simulated accounts and events; pass --replace to empty its raw "
+                "tables first, or set BOTSIFT_WAREHOUSE to a new file")
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for table in RAW_TABLES:
             con.execute(raw_ddl(table))
         qcols = ", ".join(f"{f.name} {'BIGINT' if f.type == pa.int64() else 'TIMESTAMP' if pa.types.is_timestamp(f.type) else 'VARCHAR'}"
                           for f in _quarantine_schema())
         con.execute(f"create table if not exists {RAW_SCHEMA}.{QUARANTINE_TABLE} ({qcols})")
-        if table_exists(con, RAW_SCHEMA, "_simulation") and not replace:
-            raise BotsiftError(
-                f"warehouse {warehouse} holds a simulation (raw._simulation): loading real accounts "
-                "would mix them with simulated accounts and events; pass --replace to empty its raw "
-                "tables first, or set BOTSIFT_WAREHOUSE to a new file")
         con.execute("begin transaction")
         if replace:
             for table in (*RAW_TABLES, QUARANTINE_TABLE):

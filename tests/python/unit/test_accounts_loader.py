@@ -682,6 +682,9 @@ def test_real_accounts_are_not_mixed_into_a_simulation(tmp_path: Path, caplog: p
                                            "accounts would mix them .* pass --replace"):
         load_accounts([tmp_path / "a.csv"], wh, now=NOW)
     assert query_rows(wh, "select count(*) > 100 from raw.accounts") == [(True,)]
+    # refused before anything was created in it
+    assert query_rows(wh, "select count(*) from duckdb_tables() where table_name = 'load_quarantine'"
+                      ) == [(0,)]
     # a warehouse dbt built from the simulation: --replace empties it and says to rebuild fully
     con = duckdb.connect(str(wh))
     con.execute("create schema marts; create table marts.fct_account_features as select 1 as x")
