@@ -19,6 +19,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=True)
 
 
+def _stdout() -> Console:
+    """A console for tables on stdout. Piped or in a scheduler's log, rich would fit them to 80
+    columns and cut values short (thresholds printed as ``0.20…``); there it is 200 wide
+    unless ``COLUMNS`` says otherwise."""
+    import sys
+
+    return Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=200)
+
+
 
 def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Call a library function; print a BotsiftError on one line and exit 1, no traceback."""
@@ -105,7 +114,7 @@ def demo(
     from botsift.demo import BI_QUERY, run_demo
 
     s = _run(run_demo, n_accounts=accounts, days=days, seed=seed, refresh_days=refresh_days)
-    out = Console()
+    out = _stdout()
     table = Table(title="What was built")
     for col in ("schema", "table", "rows"):
         table.add_column(col, justify="right" if col == "rows" else "left")
@@ -340,7 +349,7 @@ def feature_report(
     for r in rows:
         table.add_row(r.feature, f"{r.median_bots:.3g}", f"{r.median_humans:.3g}",
                       f"{r.roc_auc:.3f}", f"{r.separation:.3f}", f"{r.null_share:.2f}")
-    Console().print(table)
+    _stdout().print(table)
 
 
 @app.command()
@@ -439,7 +448,7 @@ def _print_review(review) -> None:  # type: ignore[no-untyped-def]
                       f"{d.active_estimated_spam_fraction:.4f} / {d.shadow_estimated_spam_fraction:.4f}",
                       f"{d.active_wrongly_blocked} / {d.shadow_wrongly_blocked}",
                       f"{d.active_count_blocked} / {d.shadow_count_blocked}", d.recommendation)
-    Console().print(table)
+    _stdout().print(table)
     if review.other_active_days:
         console.print(f"{review.other_active_days} day(s) compared the shadow with a version no "
                       f"longer active and are not judged", highlight=False)
@@ -475,7 +484,7 @@ def robustness(
         table.add_row(r.feature, r.feature_kind, r.perturbation, f"{r.mean_abs_score_change:.5f}",
                       f"{r.max_abs_score_change:.4f}", f"{r.action_flip_share:.2%}",
                       f"{r.review_flip_share:.2%}")
-    Console().print(table)
+    _stdout().print(table)
     console.print(f"written to {ROBUSTNESS_TABLE}", highlight=False)
 
 
@@ -508,7 +517,7 @@ def models_list(warehouse: WarehouseOption = None) -> None:
                       f"{r['registered_at']:%Y-%m-%d %H:%M:%S}",
                       "" if r["promoted_at"] is None else f"{r['promoted_at']:%Y-%m-%d %H:%M:%S}",
                       f"{r['action_threshold']:.4f}", f"{r['review_threshold']:.4f}")
-    Console().print(table)
+    _stdout().print(table)
 
 
 @models_app.command("promote")

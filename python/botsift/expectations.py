@@ -73,11 +73,18 @@ def _shield_spark_connect_probe() -> None:
 _shield_spark_connect_probe()
 
 
-def _context(root: Path):  # type: ignore[no-untyped-def]
+def _context(root: Path, *, create: bool = True):  # type: ignore[no-untyped-def]
+    """The file-mode GX project at ``root``; only writing a suite creates it (validation on a
+    mistyped path must not leave a GX project skeleton there)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    root.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BotsiftError(f"cannot create the Great Expectations folder {root}: "
+                               f"{exc.strerror or exc} (check BOTSIFT_EXPECTATIONS_DIR)") from None
     try:
         ctx = gx.get_context(mode="file", project_root_dir=str(root))
     except Exception as exc:  # noqa: BLE001 - GX raises many types for a broken project file
@@ -341,7 +348,12 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
 
     root = Path(root)
     name = suite_name(model_version)
-    ctx = _context(root)
+    if not (root / "gx").is_dir():
+        raise BotsiftError(f"no GX suite {name} under {root}, which holds no Great Expectations "
+                           "project: set BOTSIFT_EXPECTATIONS_DIR to the folder training wrote the "
+                           f"suites into (default expectations/), or build the reference of "
+                           f"{model_version} (botsift.drift.build_reference) first")
+    ctx = _context(root, create=False)
     with _quiet_gx():
         try:
             suite = ctx.suites.get(name)

@@ -47,8 +47,17 @@ def load_manifest(root: Path, *, target: Path | None = None) -> dict:
     path = (target if target is not None else target_dir(root)) / "manifest.json"
     if not path.is_file():
         raise BotsiftError(f"{path} not found: run `dbt parse` (or `dbt build`) first")
-    with path.open() as fh:
-        return json.load(fh)
+    try:
+        with path.open() as fh:
+            manifest = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # a dbt run killed while writing it, or two writing at once
+        raise BotsiftError(f"{path} cannot be read ({type(exc).__name__}: {exc}): run "
+                           "`dbt parse` to write it again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("nodes"), dict):
+        raise BotsiftError(f"{path} is not a dbt manifest (no nodes): run `dbt parse` to write "
+                           "it again")
+    return manifest
 
 
 def column_roles(manifest: dict, model: str, package: str = "botsift", *,

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from botsift.registry_tables import ensure_registry_tables
 
 __all__ = ["VERSIONS_TABLE", "EVENTS_TABLE", "GLOBAL_SEGMENT", "STATUSES", "SegmentArtifact",
            "ActiveModel", "missed_precision_target", "sha256_bytes", "sha256_file", "write_version", "register",
-           "list_versions", "promote", "retire", "rollback", "load_active"]
+           "list_versions", "promote", "retire", "rollback", "load_active", "withdraw"]
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,16 @@ def _now() -> datetime:
 
 
 def _connect(warehouse: Path, *, create: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse with the registry tables; only ``register`` may create the file."""
+    """Open the warehouse with the registry tables. Only ``register`` creates them (and the
+    file): a command that fails on a warehouse with no registry (a mistyped path, another
+    project's DuckDB file) must leave nothing in it."""
     con = connect_warehouse(warehouse, create=create)
-    ensure_registry_tables(con, (VERSIONS_TABLE, EVENTS_TABLE))
+    if create:
+        ensure_registry_tables(con, (VERSIONS_TABLE, EVENTS_TABLE))
+    elif not all(table_exists(con, *t.split(".")) for t in (VERSIONS_TABLE, EVENTS_TABLE)):
+        con.close()
+        raise BotsiftError(f"warehouse {warehouse} has no model registry (no version was ever "
+                           "registered in it): train one with `botsift train`")
     return con
 
 
@@ -208,6 +216,37 @@ def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
         con.close()
 
 
+def withdraw(warehouse: Path, model_version: str, tables: Sequence[str] = ()) -> None:
+    """Undo the registration of a version whose training failed after it was registered.
+
+    Deletes its registry rows and events and its rows in ``tables`` (evaluation, drift
+    reference), in one transaction. Only a version that is still a candidate everywhere can
+    be withdrawn: one that was ever promoted is history.
+
+    Raises
+    ------
+    BotsiftError
+        If the version was promoted (or is unknown).
+    """
+    con = _connect(warehouse)
+    try:
+        statuses = set(_version_rows(con, model_version).values())
+        if statuses != {"candidate"}:
+            raise BotsiftError(f"model version {model_version} is {', '.join(sorted(statuses))}: "
+                               "only a candidate is withdrawn")
+        con.execute("begin")
+        for table in (*tables, EVENTS_TABLE, VERSIONS_TABLE):
+            if table_exists(con, *table.split(".")):
+                con.execute(f"delete from {table} where model_version = ?", [model_version])
+        con.execute("commit")
+    except Exception:
+        _rollback_quietly(con)
+        raise
+    finally:
+        con.close()
+    log.info("model version %s withdrawn", model_version)
+
+
 def list_versions(warehouse: Path) -> list[dict[str, Any]]:
     """All registered rows, newest version first (card left out); opens the warehouse
     read-only and creates nothing (no registry yet: no rows)."""
@@ -215,13 +254,20 @@ def list_versions(warehouse: Path) -> list[dict[str, Any]]:
     try:
         if not table_exists(con, *VERSIONS_TABLE.split(".")):
             return []
-        cur = con.execute(f"""select model_version, segment, status, registered_at, promoted_at,
-            action_threshold, review_threshold, onnx_sha256 from {VERSIONS_TABLE}
-            order by model_version desc, segment = 'global' desc, segment""")
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return _listed(con)
     finally:
         con.close()
+
+
+def _listed(con: duckdb.DuckDBPyConnection, version: str | None = None) -> list[dict[str, Any]]:
+    """Registered rows (of ``version``, or all), as :func:`list_versions` returns them."""
+    where = "" if version is None else "where model_version = ?"
+    cur = con.execute(f"""select model_version, segment, status, registered_at, promoted_at,
+        action_threshold, review_threshold, onnx_sha256 from {VERSIONS_TABLE} {where}
+        order by model_version desc, segment = 'global' desc, segment""",
+                      [] if version is None else [version])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _version_rows(con: duckdb.DuckDBPyConnection, version: str) -> dict[str, str]:
@@ -330,13 +376,16 @@ def promote(warehouse: Path, model_version: str, to: str = "active", *,
                 _set_status(con, model_version, seg, status, to, "promote", at)
         _check_invariants(con)
         con.execute("commit")
+        # read in this connection: reopening the file after the commit could find it locked
+        # by a dbt build and report a failure for a change that was made
+        rows = _listed(con, model_version)
     except Exception:
         _rollback_quietly(con)
         raise
     finally:
         con.close()
     log.info("model version %s is %s (%d segments)", model_version, to, len(mine))
-    return [r for r in list_versions(warehouse) if r["model_version"] == model_version]
+    return rows
 
 
 def retire(warehouse: Path, model_version: str, reason: str = "retire") -> list[dict[str, Any]]:
@@ -362,13 +411,14 @@ def retire(warehouse: Path, model_version: str, reason: str = "retire") -> list[
             if status != "retired":
                 _set_status(con, model_version, seg, status, "retired", reason, at)
         con.execute("commit")
+        rows = _listed(con, model_version)  # in this connection, as promote
     except Exception:
         _rollback_quietly(con)
         raise
     finally:
         con.close()
     log.info("model version %s retired (%s)", model_version, reason)
-    return [r for r in list_versions(warehouse) if r["model_version"] == model_version]
+    return rows
 
 
 def rollback(warehouse: Path) -> str:

@@ -22,7 +22,7 @@ from botsift.errors import BotsiftError
 from botsift.export import threshold_ties
 from botsift.project import connect_warehouse
 from botsift.registry import sha256_file
-from botsift.scoring import DECISIONS, check_feature_columns, decision_codes, verify_model_file
+from botsift.scoring import DECISIONS, check_feature_columns, decision_codes
 from botsift.scoring_model import deployed_models
 
 __all__ = ["ScoreCheck", "check_warehouse_scores"]
@@ -111,8 +111,9 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
             "and table_name = 'fct_account_features'").fetchall())
         for model in deployed:
             check_feature_columns(columns, model, "marts.fct_account_features")
-            # the stored scores may match while the file the next build loads is gone or changed
-            verify_model_file(model.onnx_path, model.onnx_sha256)
+            # the stored scores may match while the file the next build loads is gone or
+            # changed, or the card's feature order no longer the graph's: load it as scoring does
+            model.session()
         cols = ", ".join(f'f."{c}"' for c in features)
         frame: pd.DataFrame = con.execute(
             f"select f.account_id, f.region, {cols}, s.bot_probability, s.decision "
@@ -120,11 +121,23 @@ def check_warehouse_scores(warehouse: Path, *, atol: float = 1e-5) -> ScoreCheck
             "left join marts.ml_bot_scores as s on s.account_id = f.account_id "
             "and s.as_of_date = f.as_of_date and s.model_version = ? "
             "where f.as_of_date = ?", [version, as_of]).df()
+        scored = con.execute("select count(*) from marts.ml_bot_scores "
+                             "where model_version = ? and as_of_date = ?",
+                             [version, as_of]).fetchall()[0][0]
     finally:
         con.close()
+    if frame.empty:
+        # an "ok" on no rows would check nothing
+        raise BotsiftError(f"marts.fct_account_features holds no rows of {as_of}, the date "
+                           f"{version} scored last: nothing to check (was the feature table "
+                           "rebuilt without it? run `dbt build` to score its latest date)")
     unscored = int(frame["bot_probability"].isna().sum())
     if unscored:
         raise BotsiftError(f"{unscored} feature rows of {as_of} have no warehouse score from {version}")
+    if scored != len(frame):
+        raise BotsiftError(f"{scored - len(frame)} warehouse scores of {as_of} from {version} have "
+                           "no feature row: the feature table changed after scoring; run "
+                           "`dbt build` to score it again")
     x = frame[features].to_numpy(dtype=np.float32, na_value=np.nan)
     infinite = np.isinf(x)
     if infinite.any():

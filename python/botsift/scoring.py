@@ -112,6 +112,15 @@ class DeployedModel:
                 raise BotsiftError(
                     f"model file {self.onnx_path} outputs {kind} probabilities; scoring stores "
                     "float32 (botsift train exports float32 graphs): re-export it as float32")
+            # the graph names its inputs' order (botsift train writes it), and the file is
+            # sha256-checked: a card whose list was edited would feed columns in another order
+            graph_features = session.get_modelmeta().custom_metadata_map.get("features")
+            if graph_features is not None and graph_features.split(",") != list(self.features):
+                raise BotsiftError(
+                    f"registry row {self.model_version}/{self.segment}: its model card's feature "
+                    f"list differs from the one {self.onnx_path.name} was trained on (the graph's "
+                    "own, in its sha256-checked file): the registry was edited by hand; "
+                    "re-register the version")
             self._io = (session.get_inputs()[0].name, prob_name)
             self._session = session
         return self._session

@@ -175,6 +175,14 @@ def _plan(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation, thi
     model's features)."""
     models = deployed_models(con)
     if not models:
+        if this is not None and con.execute(f"select count(*) from (select 1 from {this} limit 1)"
+                                            ).fetchall()[0][0]:
+            # no registry on a warehouse that has scored: it was dropped or emptied, and
+            # passing with a warning would stop scoring on every refresh unnoticed
+            raise BotsiftError(
+                f"registry.model_versions is missing or empty, but {this} holds scores: the "
+                "registry was dropped or emptied; restore it from a backup, or train and "
+                "promote a version (`botsift train`, `botsift models promote VERSION`)")
         return [], {}, ""
     columns = {c: str(t) for c, t in zip(features.columns, features.types, strict=True)}
     for m in models:

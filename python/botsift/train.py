@@ -23,6 +23,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import skops.io as skops_io
 from rich.console import Console
@@ -556,10 +557,16 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
             # an unregistered folder is an orphan no command can register: remove it
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        evaluation.write_evaluation(warehouse, version, mrows, crows)
-        if register and expectations_dir is not None and data.snapshot is not None:
-            _write_drift_reference(warehouse, version, folder, data, Path(expectations_dir),
-                                   reference_max_rows)
+        try:
+            evaluation.write_evaluation(warehouse, version, mrows, crows)
+            if register and expectations_dir is not None and data.snapshot is not None:
+                _write_drift_reference(warehouse, version, folder, data, Path(expectations_dir),
+                                       reference_max_rows)
+        except BaseException:
+            # a registered candidate without its evaluation or GX suite would fail the next
+            # build's drift validation: undo what this run wrote, then report the cause
+            _withdraw(warehouse, version, folder, register, expectations_dir)
+            raise
         test_m = cards[registry.GLOBAL_SEGMENT]["metrics"]["ensemble"]["test"]
         log.info("model version %s written to %s: test PR AUC %.4f [%.4f, %.4f], precision %.3f / "
                  "recall %.3f at the action threshold", version, folder, test_m.get("pr_auc", 0),
@@ -568,6 +575,35 @@ def train_models(warehouse: Path, manifest: dict, artifacts_dir: Path, *,
         return TrainingResult(version, folder, cards, registered)
     finally:
         reservation.unlink(missing_ok=True)
+
+
+def _withdraw(warehouse: Path, version: str, folder: Path, registered: bool,
+              expectations_dir: Path | str | None) -> None:
+    """Undo a training run that failed after writing its version folder and registry rows."""
+    from botsift.drift import BINS_TABLE, REFERENCE_TABLE
+    from botsift.expectations import suite_name
+
+    try:
+        if registered:
+            registry.withdraw(warehouse, version, (evaluation.EVALUATION_TABLE,
+                                                   evaluation.CALIBRATION_TABLE,
+                                                   REFERENCE_TABLE, BINS_TABLE))
+        else:
+            con = connect_warehouse(warehouse)
+            try:
+                for table in (evaluation.EVALUATION_TABLE, evaluation.CALIBRATION_TABLE):
+                    if table_exists(con, *table.split(".")):
+                        con.execute(f"delete from {table} where model_version = ?", [version])
+            finally:
+                con.close()
+    except BotsiftError as exc:  # the original failure is the one to report
+        log.warning("could not undo the registration of %s: %s", version, exc)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    if expectations_dir is not None:
+        (Path(expectations_dir) / "gx" / "expectations" / f"{suite_name(version)}.json").unlink(
+            missing_ok=True)
+    log.warning("training of %s failed after it was registered: the version was withdrawn", version)
 
 
 def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: TrainingExamples,
@@ -595,8 +631,14 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
         assert data.snapshot is not None  # the caller checks
         segments = sorted(p.parent.name
                           for p in (folder / "segments").glob(f"*/{registry.ONNX_NAME}"))
-        ref = load_reference_frame(con, data.features, data.snapshot, days=7, sample_share=share,
-                                   extra_columns=["region"] if segments else [])
+        try:
+            ref = load_reference_frame(con, data.features, data.snapshot, days=7,
+                                       sample_share=share,
+                                       extra_columns=["region"] if segments else [])
+        except duckdb.Error as exc:  # a feature column dropped from the mart since the split
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BotsiftError(f"cannot read the drift reference of {version} from "
+                               f"marts.fct_account_features: {first}") from None
         x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
         scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)
         for seg in segments:  # scoring routes a region's rows to its own model (column region)

@@ -171,6 +171,31 @@ def test_a_registration_that_fails_leaves_no_orphan_version_folder(project, monk
     assert list(out.iterdir()) == []  # no version folder, no reservation left
 
 
+def test_a_failure_after_registration_withdraws_the_version(project, monkeypatch):
+    """Evaluation or the drift reference failing after the version was registered (a bad
+    BOTSIFT_EXPECTATIONS_DIR, a column dropped from the mart) left a registered candidate
+    with no GX suite, which every later build's drift validation trips on."""
+    from botsift import evaluation, registry
+
+    _, wh, manifest = project
+
+    def failing(*args, **kwargs):
+        raise BotsiftError("cannot write the evaluation")
+
+    monkeypatch.setattr(evaluation, "write_evaluation", failing)
+    out = wh.parent / "artifacts_withdrawn"
+    with pytest.raises(BotsiftError, match="cannot write the evaluation"):
+        train_models(wh, manifest, out, per_region=False, model_version="withdrawn", **FAST)
+    assert [r for r in registry.list_versions(wh) if r["model_version"] == "withdrawn"] == []
+    assert list(out.iterdir()) == []
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("select count(*) from registry.model_events "
+                           "where model_version = 'withdrawn'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
 def test_a_region_without_bots_in_train_is_scored_by_the_global_model(project):
     # with --min-region-positives 0 it reached a one-class fit: a 120-line ValueError traceback
     _, wh, manifest = project

@@ -68,6 +68,12 @@ def test_load_manifest_reads_target_or_says_to_parse(tmp_path: Path) -> None:
     (tmp_path / "target").mkdir()
     (tmp_path / "target" / "manifest.json").write_text(json.dumps(_manifest(x=_node({}))))
     assert "model.botsift.x" in load_manifest(tmp_path)["nodes"]
+    # a manifest cut short (a dbt run killed while writing it) or not a manifest: one line
+    for text, needle in (('{"nodes": ', "cannot be read .*JSONDecodeError"),
+                         ("[]", "is not a dbt manifest")):
+        (tmp_path / "target" / "manifest.json").write_text(text)
+        with pytest.raises(BotsiftError, match=needle + ".*run `dbt parse`"):
+            load_manifest(tmp_path)
 
 
 def test_load_manifest_follows_dbt_target_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -156,6 +156,7 @@ def test_dbt_model_reports_a_missing_suite_in_one_line(
     con.close()
     lines = "".join(traceback.format_exception(info.value)).strip().splitlines()
     assert len(lines) == 1 and "no GX suite features__v1" in lines[0], lines
+    assert not (tmp_path / "no_suites").exists()   # a mistyped folder is not made a GX project
 
 
 @pytest.mark.parametrize("value", ["-1", "thirty", "2.5"])

@@ -176,3 +176,70 @@ def test_listing_versions_creates_nothing(tmp_path):
     con = duckdb.connect(str(wh), read_only=True)
     assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(0,)]
     con.close()
+
+
+def test_registry_commands_leave_a_warehouse_without_a_registry_as_it_was(tmp_path):
+    """promote, retire, rollback and load_active on another project's DuckDB file fail in one
+    line and create nothing in it (they used to create the registry's tables first)."""
+    from botsift.registry import retire
+
+    wh = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create table t as select 1 as x")
+    con.close()
+    for call in (lambda: promote(wh, "v1"), lambda: retire(wh, "v1"), lambda: rollback(wh),
+                 lambda: load_active(wh)):
+        with pytest.raises(BotsiftError, match="has no model registry .* `botsift train`"):
+            call()
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("select schema_name from duckdb_schemas() where schema_name = 'registry'"
+                           ).fetchall() == []
+    finally:
+        con.close()
+
+
+def test_promote_and_retire_report_from_their_own_connection(tmp_path, monkeypatch):
+    """Reopening the file after the commit could find it locked by a dbt build, and report a
+    failure for a change that was made: the rows come from the connection that made it."""
+    import botsift.registry as registry
+
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "v1")
+    _new(tmp_path, wh, "v2")
+
+    def reopened(*args, **kwargs):
+        raise BotsiftError("warehouse is locked by another process")
+
+    monkeypatch.setattr(registry, "list_versions", reopened)
+    assert [(r["model_version"], r["status"]) for r in promote(wh, "v1")] == [("v1", "active")]
+    assert [(r["model_version"], r["status"]) for r in registry.retire(wh, "v2")] == [("v2", "retired")]
+
+
+def test_only_a_candidate_is_withdrawn(tmp_path):
+    from botsift.registry import withdraw
+
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "v1")
+    _new(tmp_path, wh, "v2")
+    promote(wh, "v1")
+    with pytest.raises(BotsiftError, match="model version v1 is active: only a candidate is withdrawn"):
+        withdraw(wh, "v1")
+    withdraw(wh, "v2")
+    assert [r["model_version"] for r in list_versions(wh)] == ["v1"]
+
+
+def test_models_list_prints_whole_values_when_piped(tmp_path, monkeypatch):
+    """In a scheduler's log (not a terminal) rich fitted the table to 80 columns: thresholds
+    read ``0.90…`` and dates ``2026…``."""
+    from typer.testing import CliRunner
+
+    from botsift.cli import app
+
+    wh = tmp_path / "wh.duckdb"
+    _new(tmp_path, wh, "20261125T000000-abcdef0", regions=("eu",))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    res = CliRunner().invoke(app, ["models", "list", "--warehouse", str(wh)])
+    assert res.exit_code == 0, res.output
+    assert "0.9000" in res.output and "0.3000" in res.output and "…" not in res.output
+    assert "20261125T000000-abcdef0" in res.output

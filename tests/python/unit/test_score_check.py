@@ -26,6 +26,7 @@ def scored_wh(tmp_path):
     clf = LogisticRegression().fit(x, y)
     onx = convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 2]))],
                           options={id(clf): {"zipmap": False}})
+    onx.metadata_props.add(key="features", value=",".join(FEATURES))   # as botsift train writes it
     card = {"segment": "global", "features": FEATURES,
             "feature_types": dict.fromkeys(FEATURES, "DOUBLE"),
             "thresholds": {"action": 0.9, "review": 0.5}}
@@ -99,6 +100,15 @@ def test_a_missing_or_changed_onnx_file_fails_the_check_though_the_scores_match(
     # scikit-learn refuses infinity (it used to be a ValueError traceback)
     ("update marts.fct_account_features set f_a = 'inf'::double where account_id in (3, 4)",
      r"2 feature rows of 2026-10-30 hold an infinite value \(f_a\)"),
+    # it said "ok" on 0 rows compared (twentieth-session audit)
+    ("delete from marts.fct_account_features",
+     "marts.fct_account_features holds no rows of 2026-10-30, the date v1 scored last"),
+    ("delete from marts.fct_account_features where account_id < 5",
+     "5 warehouse scores of 2026-10-30 from v1 have no feature row"),
+    # the card's feature order edited: the check read the same card and said "ok"
+    ("""update registry.model_versions
+        set card = replace(card, '"features": ["f_a", "f_b"]', '"features": ["f_b", "f_a"]')""",
+     "v1/global: its model card's feature list differs from the one model.onnx was trained on"),
 ])
 def test_a_hand_edited_registry_or_feature_table_is_one_clear_error(scored_wh, change, needle):
     con = duckdb.connect(str(scored_wh))

@@ -230,6 +230,25 @@ def test_score_snapshot_without_registry_is_empty(tmp_path):
     con.close()
 
 
+def test_a_registry_dropped_under_a_scored_table_fails_instead_of_going_quiet(tmp_path):
+    """With no registry a first build writes nothing and passes; once the table holds scores,
+    a dropped or emptied registry is a failure (it passed with a warning and scored nothing)."""
+    wh = tmp_path / "wh.duckdb"
+    _register(tmp_path, wh, "v1", 0, status="active")
+    con = duckdb.connect(str(wh))
+    _write(con, score_relation(con, _features(con), backfill_days=1), "scores")
+    con.execute("create table empty_scores as select * from scores limit 0")
+    for drop in ("delete from registry.model_versions", "drop table registry.model_versions"):
+        con.execute(drop)
+        with pytest.raises(BotsiftError, match="registry.model_versions is missing or empty, "
+                                               "but scores holds scores"):
+            score_relation(con, con.table("features"), this="scores", backfill_days=1)
+        # an empty score table (built before any training) still passes, scoring nothing
+        assert score_relation(con, con.table("features"), this="empty_scores",
+                              backfill_days=1).fetchall() == []
+    con.close()
+
+
 def test_score_snapshot_fails_before_any_row_on_bad_model_or_features(tmp_path):
     wh = tmp_path / "wh.duckdb"
     folder, _ = _register(tmp_path, wh, "v1", 0, status="active")
