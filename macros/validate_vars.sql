@@ -9,7 +9,7 @@
 {#- shares in (0, 1] -#}
 {%- for name in ['split_train_share', 'split_validation_share', 'negative_sample_rate',
                  'imbalance_balanced_minority_share', 'imbalance_target_minority_share',
-                 'fairness_min_ratio'] -%}
+                 'fairness_min_ratio', 'max_quarantine_share'] -%}
     {%- set x = var(name) -%}
     {%- if not (x is number and x is not boolean and 0 < x <= 1) -%}
         {%- do problems.append(name ~ ' = ' ~ x ~ ': must be a number in (0, 1]') -%}

@@ -71,8 +71,10 @@ final as (
         has_url,
         local_hour,
         case when local_hour < 6 then 1 else 0 end as is_local_night,
+        -- a post without text repeats nothing (null hashes would share one partition)
         case
-            when previous_same_text_epoch >= posted_epoch - 30 * 86400 then 1 else 0
+            when normalized_text_hash is not null
+                and previous_same_text_epoch >= posted_epoch - 30 * 86400 then 1 else 0
         end as is_repeat_30d,
         case
             when previous_post_epoch >= posted_epoch - 7 * 86400

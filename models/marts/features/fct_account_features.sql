@@ -56,8 +56,8 @@
 {%- set likes_at = counter_at_as_of('windowed.profile_count_likes', '(coalesce(windowed.count_likes_given_after, 0) + windowed.count_likes_given_after_grid)') -%}
 
 {#- An incremental run also recomputes from the earliest snapshot whose 7-day activity
-    totals no longer match staging (macro feature_window_mismatches): events of its days were
-    loaded after it was computed. Found before the run (run_query), so the range is a literal;
+    totals or account count no longer match staging (macro feature_window_mismatches): events
+    of its days, or accounts created by then, were loaded after it was computed. Found before the run (run_query), so the range is a literal;
     the scores and monitoring rows already made from those dates stay as they were. -#}
 {%- set recompute_from = none -%}
 {%- if execute and is_incremental() -%}
@@ -65,7 +65,7 @@
                               ~ feature_window_mismatches(this) ~ ') as stale') -%}
     {%- set recompute_from = stale.columns[0].values()[0] if stale and stale.rows | length else none -%}
     {%- if recompute_from is not none -%}
-        {{ log('fct_account_features: events loaded late: snapshots from ' ~ recompute_from
+        {{ log('fct_account_features: events or accounts loaded late: snapshots from ' ~ recompute_from
                ~ ' on are computed again (their scores and monitoring rows stay as they were)',
                info=true) }}
     {%- endif -%}

@@ -38,8 +38,12 @@ def test_the_demo_refreshes_and_reports_what_monitoring_flagged(tmp_path: Path) 
         failed = dict(con.execute(
             "select as_of_date::varchar, count(*) filter (where not success) "
             "from monitoring.mon_feature_validation group by 1").fetchall())
+        # the refresh's incremental Python models used to leave their temporary tables behind
+        leftovers = con.execute("select table_name from duckdb_tables() "
+                                "where table_name like '%dbt_tmp%'").fetchall()
     finally:
         con.close()
+    assert leftovers == []
     # the refresh scored the new day (day 11), and the summary names each of the last two
     # scored dates with the marts' own counts
     assert dates[-1] == "2026-10-11", dates

@@ -356,6 +356,22 @@ def test_a_refresh_leaves_botnets_and_small_strata_in_their_split(
     assert counts["many"][1] < 0.01 * counts["many"][0], counts
 
 
+def _build(warehouse: Path, tmp_path: Path, *args: str) -> str:
+    """``dbt build ARGS`` on ``warehouse`` in a subprocess (its log is what the tests read)."""
+    import subprocess
+    import sys
+
+    from botsift.project import dbt_env
+
+    env = {**dbt_env(ROOT), "BOTSIFT_WAREHOUSE": str(warehouse)}
+    res = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()",
+                          "build", *args, "--target-path", str(tmp_path / "target")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    return out
+
+
 def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
         built_warehouse: Path, tmp_path: Path) -> None:
     """Posts of an early day loaded after the features were built. A refresh used to compute
@@ -363,11 +379,6 @@ def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
     failed (an error: scoring and monitoring skipped on every later build, when a sampled
     account was among them). Now the refresh recomputes from that day, and its snapshots
     equal a full build's."""
-    import subprocess
-    import sys
-
-    from botsift.project import dbt_env
-
     wh = tmp_path / "wh.duckdb"
     shutil.copy(built_warehouse, wh)
     con = duckdb.connect(str(wh))
@@ -379,22 +390,13 @@ def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
               where created_at < timestamp '2026-10-04' order by account_id limit 400)""")
     con.close()
 
-    def build(warehouse: Path, *args: str) -> str:
-        env = {**dbt_env(ROOT), "BOTSIFT_WAREHOUSE": str(warehouse)}
-        res = subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()",
-                              "build", *args, "--target-path", str(tmp_path / "target")],
-                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        out = res.stdout + res.stderr
-        assert res.returncode == 0, out[-3000:]
-        return out
-
-    out = build(wh, "--selector", "training")
+    out = _build(wh, tmp_path, "--selector", "training")
     assert "ERROR=0" in out and "PASS assert_fct_account_features__no_data_after_as_of_date" in out
-    assert "events loaded late: snapshots from 2026-10-04 on are computed again" in out, out[-3000:]
+    assert "events or accounts loaded late: snapshots from 2026-10-04 on are computed again" in out, out[-3000:]
     assert "PASS assert_fct_account_features__windows_match_staged_events" in out
     full = tmp_path / "full.duckdb"
     shutil.copy(wh, full)
-    build(full, "--selector", "training", "--full-refresh")
+    _build(full, tmp_path, "--selector", "training", "--full-refresh")
     con = duckdb.connect()
     con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
     q = ("select * exclude (count_posts, posts_per_day_of_age) from {}.marts.fct_account_features "
@@ -408,3 +410,33 @@ def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
                        ).fetchall()[0][0] < date(2026, 10, 4)
     assert con.execute(f"select count(*) from ({q.format('inc')} except {q.format('fresh')}) "
                        "where as_of_date >= date '2026-10-04'").fetchall() == [(0,)]
+
+
+def test_accounts_loaded_late_are_recomputed_into_earlier_snapshots(
+        built_warehouse: Path, tmp_path: Path) -> None:
+    """Account records backfilled with a past creation date and no events (a twentieth-
+    session audit): the event totals still matched, so a refresh left them out of every
+    earlier snapshot, and their labels out of the training examples, silently. The account
+    count per snapshot now differs from staging's, and the refresh recomputes from there."""
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(built_warehouse, wh)
+    con = duckdb.connect(str(wh))
+    con.execute("""insert into raw.accounts
+        select * replace (9200000000 + id as id, timestamp '2026-10-03 09:00:00' as created_at,
+                          now()::timestamp as _loaded_at)
+        from raw.accounts order by id limit 40""")
+    con.close()
+
+    out = _build(wh, tmp_path, "--selector", "features")
+    assert "events or accounts loaded late: snapshots from 2026-10-03 on are computed again" in out, \
+        out[-3000:]
+    full = tmp_path / "full.duckdb"
+    shutil.copy(wh, full)
+    _build(full, tmp_path, "--selector", "features", "--full-refresh")
+    con = duckdb.connect()
+    con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
+    q = ("select account_id, as_of_date, account_age_days from {}.marts.fct_account_features "
+         "where account_id >= 9200000000")
+    inc = con.execute(q.format("inc") + " order by all").fetchall()
+    assert inc == con.execute(q.format("fresh") + " order by all").fetchall()
+    assert min(d for _, d, _ in inc) == date(2026, 10, 3) and len({a for a, _, _ in inc}) == 40

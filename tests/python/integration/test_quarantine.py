@@ -135,9 +135,10 @@ RAW_ROWS: dict[str, list[dict]] = {
         _account(4, screen_name="old", _loaded_at=LOADED_EARLY),  # duplicate_id (older copy)
         _account(4, screen_name="new", _loaded_at=LOADED_LATE),  # kept
         # a replayed older export loaded after the newer one: the newer export is kept
-        _account(13, screen_name="current", exported_at=T0, _loaded_at=LOADED_EARLY),  # kept
-        _account(13, screen_name="stale", exported_at=T0 - timedelta(days=30),
-                 _loaded_at=LOADED_LATE),  # duplicate_id
+        _account(13, screen_name="current", created_at=T0 - timedelta(days=60), exported_at=T0,
+                 _loaded_at=LOADED_EARLY),  # kept
+        _account(13, screen_name="stale", created_at=T0 - timedelta(days=60),
+                 exported_at=T0 - timedelta(days=30), _loaded_at=LOADED_LATE),  # duplicate_id
         _account(5, followers_count=-1),  # negative_counter
         _account(6, created_at=FUTURE),  # future_timestamp
         _account(7, created_at=PRE_LAUNCH),  # pre_launch_timestamp
@@ -146,6 +147,8 @@ RAW_ROWS: dict[str, list[dict]] = {
         _account(10, description="bell \x07 char"),  # invalid_encoding
         _account(11, created_at=None),  # null_required
         _account(12, signup_client="fax"),  # unknown_enum
+        _account(14, exported_at=T0 - timedelta(days=1)),  # created_after_export
+        _account(15, signup_ip="", signup_device="  "),  # clean: blank identifiers are unknown
     ],
     "posts": [
         _post(100, 1),
@@ -156,6 +159,9 @@ RAW_ROWS: dict[str, list[dict]] = {
         _post(105, 1, text="nul \x00 byte"),  # invalid_encoding
         _post(106, 2),
         _post(106, 2),  # exact copies: duplicate_id
+        _post(107, 1, created_at=T0 - timedelta(days=1)),  # before_account_created
+        # a copy stamped as loaded in the future would win every later correction
+        _post(100, 1, text="future-stamped copy", _loaded_at=FUTURE),  # future_loaded_at
     ],
     "logins": [
         _login(200, 1),
@@ -164,6 +170,10 @@ RAW_ROWS: dict[str, list[dict]] = {
         _login(None, 1),  # null_id
         _login(204, 999),  # unknown_account
         _login(205, 1, attempted_at=PRE_LAUNCH),  # pre_launch_timestamp
+        _login(206, 1, attempted_at=T0 - timedelta(minutes=1)),  # before_account_created
+        # clean, but an empty IP and a blank device are no identifiers: hashed, every login
+        # without one shared a single "IP" (an audit's 60 humans flagged for action)
+        _login(207, 2, ip="", device_id="  "),
     ],
     "follows": [
         _follow(300, 1, 2),
@@ -171,6 +181,7 @@ RAW_ROWS: dict[str, list[dict]] = {
         _follow(302, 999, 1),  # unknown_account (follower)
         _follow(303, None, 1),  # null_required
         _follow(304, 2, 2),  # self_follow (it would count as a mutual follow)
+        _follow(305, 1, 2, created_at=T0 - timedelta(days=1)),  # before_account_created
     ],
     "interactions": [
         _interaction(400, 2, 100),
@@ -178,6 +189,7 @@ RAW_ROWS: dict[str, list[dict]] = {
         _interaction(402, 1, 102),  # unknown_post
         _interaction(403, 999, 100),  # unknown_account
         _interaction(404, 2, 100, created_at=FUTURE),  # future_timestamp
+        _interaction(405, 2, 100, created_at=T0 - timedelta(days=1)),  # before_account_created
     ],
     "ops_reviews": [
         _review(500, 1),
@@ -204,6 +216,12 @@ EXPECTED_QUARANTINE = {
     ("accounts", "10", "invalid_encoding"),
     ("accounts", "11", "null_required"),
     ("accounts", "12", "unknown_enum"),
+    ("accounts", "14", "created_after_export"),
+    ("posts", "107", "before_account_created"),
+    ("posts", "100", "future_loaded_at"),
+    ("logins", "206", "before_account_created"),
+    ("follows", "305", "before_account_created"),
+    ("interactions", "405", "before_account_created"),
     ("posts", "102", "unknown_account"),
     ("posts", "103", "unknown_account"),
     ("posts", "104", "future_timestamp"),
@@ -228,9 +246,9 @@ EXPECTED_QUARANTINE = {
 }
 
 EXPECTED_CLEAN_IDS = {
-    "stg_platform__accounts": ("account_id", {1, 2, 3, 4, 13}),
+    "stg_platform__accounts": ("account_id", {1, 2, 3, 4, 13, 15}),
     "stg_platform__posts": ("post_id", {100, 101, 106}),
-    "stg_platform__logins": ("login_id", {200, 201}),
+    "stg_platform__logins": ("login_id", {200, 201, 207}),
     "stg_platform__follows": ("follow_id", {300}),
     "stg_platform__interactions": ("interaction_id", {400}),
     "stg_ops__reviews": ("review_id", {500, 504, 505}),
@@ -277,7 +295,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     warehouse = tmp / "warehouse.duckdb"
     _fill_raw(warehouse)
     with pytest.MonkeyPatch.context() as mp:
-        _dbt(["build"], tmp, warehouse, mp)  # raises BotsiftError if any model or test fails
+        # raises BotsiftError if any model or test fails; these tables are mostly bad rows on
+        # purpose, which the quarantine-share tests would refuse (see the test below)
+        _dbt(["build", "--vars", "{max_quarantine_share: 1}"], tmp, warehouse, mp)
     yield tmp, warehouse
 
 
@@ -367,6 +387,14 @@ def test_identifiers_are_salted_hashes(con: duckdb.DuckDBPyConnection) -> None:
     )
     assert "10.0.0." not in raw_rows and "192.168." not in raw_rows
     assert "signup_ip_hash" in raw_rows
+    # blank is unknown, as null is
+    assert con.execute("""
+        select signup_ip_hash, signup_device_hash from staging.stg_platform__accounts
+        where account_id = 15
+    """).fetchall() == [(None, None)]
+    assert con.execute("""
+        select ip_hash, device_hash from staging.stg_platform__logins where login_id = 207
+    """).fetchall() == [(None, None)]
 
 
 def test_derived_columns(con: duckdb.DuckDBPyConnection) -> None:
@@ -375,7 +403,7 @@ def test_derived_columns(con: duckdb.DuckDBPyConnection) -> None:
     """).fetchall() == [(100, 0), (101, 2), (106, 0)]
     assert con.execute("""
         select login_id, is_success from staging.stg_platform__logins order by login_id
-    """).fetchall() == [(200, True), (201, False)]
+    """).fetchall() == [(200, True), (201, False), (207, True)]
 
 
 def test_broken_staging_is_caught(built: tuple[Path, Path]) -> None:
@@ -418,3 +446,21 @@ def test_broken_staging_is_caught(built: tuple[Path, Path]) -> None:
     assert "assert_staging__raw_rows_reconcile" in failed
     assert "assert_staging__no_raw_identifiers" in failed
     assert any(name.startswith("rows_reconcile_stg_platform__posts") for name in failed)
+
+
+def test_a_load_that_is_mostly_quarantined_fails_its_share_test(
+        built: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the default max_quarantine_share (0.5) the tables whose latest load is mostly bad
+    rows fail, and only those: posts 5 of 9, logins 5 of 8, follows 5 of 6, interactions 5
+    of 6 (duplicates aside; the post stamped as loaded in the year 2999 is no load of its
+    own); the latest accounts load holds a clean copy and a duplicate, and the reviews 3 of 7."""
+    tmp, warehouse = built
+    with pytest.raises(BotsiftError, match="Failure in test quarantine_share_at_most_"):
+        _dbt(["test", "--select", "test_name:quarantine_share_at_most"], tmp, warehouse,
+             monkeypatch)
+    results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
+    status = {r["unique_id"].split(".")[2].removeprefix("quarantine_share_at_most_").rstrip("_"):
+              r["status"] for r in results if r["unique_id"].startswith("test.")}
+    assert status == {"base_platform__accounts": "pass", "base_platform__posts": "fail",
+                      "base_platform__logins": "fail", "base_platform__follows": "fail",
+                      "base_platform__interactions": "fail", "base_ops__reviews": "pass"}

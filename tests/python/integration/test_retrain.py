@@ -65,6 +65,9 @@ def test_retrain_then_refreshes_end_with_the_better_model_active(tmp_path: Path)
     sw.dbt(*REFRESH)  # the next refresh scores with the new active model
     queue = _rows(sw.wh, "select distinct model_version from marts.fct_bot_review_queue")
     assert queue == [(new.model_version,)]
+    # dbt-duckdb left each incremental Python model's temporary table behind, one per refresh
+    assert _rows(sw.wh, "select table_name from duckdb_tables() "
+                        "where table_name like '%dbt_tmp%'") == []
     # the incremental drift mart drops the old version's rows and bins every date after the
     # new version's reference window, not only the refresh's
     drift = _rows(sw.wh, "select model_version, count(distinct as_of_date) "

@@ -15,7 +15,9 @@ base_platform__accounts as {{ botsift.not_materialized() }} (
 
 clean_accounts as {{ botsift.not_materialized() }} (
 
-    select id as clean_account_id
+    select
+        id as clean_account_id,
+        created_at as clean_account_created_at
     from base_platform__accounts
     where quarantine_reason is null
 
@@ -31,6 +33,7 @@ rules_checked as (
                 'raw_follows.follower_id', 'raw_follows.followee_id', 'raw_follows.created_at',
             ]),
             botsift.quarantine_if_future(['raw_follows.created_at']),
+            botsift.quarantine_if_loaded_in_future('raw_follows._loaded_at'),
             botsift.quarantine_if_before_launch(['raw_follows.created_at']),
             botsift.quarantine_if_unmatched(
                 'raw_follows.follower_id', 'followers.clean_account_id', reason='unknown_account'
@@ -40,6 +43,14 @@ rules_checked as (
             ),
             botsift.quarantine_if_equal(
                 'raw_follows.follower_id', 'raw_follows.followee_id', reason='self_follow'
+            ),
+            botsift.quarantine_if_earlier(
+                'raw_follows.created_at', 'followers.clean_account_created_at',
+                reason='before_account_created'
+            ),
+            botsift.quarantine_if_earlier(
+                'raw_follows.created_at', 'followees.clean_account_created_at',
+                reason='before_account_created'
             ),
         ]) }} as row_quarantine_reason
     from raw_follows

@@ -21,7 +21,9 @@ base_platform__posts as (
 
 clean_accounts as (
 
-    select id as clean_account_id
+    select
+        id as clean_account_id,
+        created_at as clean_account_created_at
     from base_platform__accounts
     where quarantine_reason is null
 
@@ -50,6 +52,7 @@ rules_checked as (
                 'raw_interactions.action', var('accepted_interaction_actions')
             ),
             botsift.quarantine_if_future(['raw_interactions.created_at']),
+            botsift.quarantine_if_loaded_in_future('raw_interactions._loaded_at'),
             botsift.quarantine_if_before_launch(['raw_interactions.created_at']),
             botsift.quarantine_if_unmatched(
                 'raw_interactions.account_id', 'clean_accounts.clean_account_id',
@@ -57,6 +60,10 @@ rules_checked as (
             ),
             botsift.quarantine_if_unmatched(
                 'raw_interactions.post_id', 'clean_posts.clean_post_id', reason='unknown_post'
+            ),
+            botsift.quarantine_if_earlier(
+                'raw_interactions.created_at', 'clean_accounts.clean_account_created_at',
+                reason='before_account_created'
             ),
         ]) }} as row_quarantine_reason
     from raw_interactions

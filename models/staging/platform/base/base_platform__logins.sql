@@ -15,7 +15,9 @@ base_platform__accounts as (
 
 clean_accounts as (
 
-    select id as clean_account_id
+    select
+        id as clean_account_id,
+        created_at as clean_account_created_at
     from base_platform__accounts
     where quarantine_reason is null
 
@@ -35,9 +37,14 @@ rules_checked as (
             ]),
             botsift.quarantine_if_not_accepted('raw_logins.result', var('accepted_login_results')),
             botsift.quarantine_if_future(['raw_logins.attempted_at']),
+            botsift.quarantine_if_loaded_in_future('raw_logins._loaded_at'),
             botsift.quarantine_if_before_launch(['raw_logins.attempted_at']),
             botsift.quarantine_if_unmatched(
                 'raw_logins.account_id', 'clean_accounts.clean_account_id', reason='unknown_account'
+            ),
+            botsift.quarantine_if_earlier(
+                'raw_logins.attempted_at', 'clean_accounts.clean_account_created_at',
+                reason='before_account_created'
             ),
         ]) }} as row_quarantine_reason
     from raw_logins
