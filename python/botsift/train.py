@@ -596,13 +596,15 @@ def _withdraw(warehouse: Path, version: str, folder: Path, registered: bool,
                         con.execute(f"delete from {table} where model_version = ?", [version])
             finally:
                 con.close()
-    except BotsiftError as exc:  # the original failure is the one to report
+    except (BotsiftError, duckdb.Error) as exc:  # the original failure is the one to report
         log.warning("could not undo the registration of %s: %s", version, exc)
         return
     shutil.rmtree(folder, ignore_errors=True)
     if expectations_dir is not None:
-        (Path(expectations_dir) / "gx" / "expectations" / f"{suite_name(version)}.json").unlink(
-            missing_ok=True)
+        # the folder may be the cause (a path under a file): nothing to remove there then
+        with contextlib.suppress(OSError):
+            (Path(expectations_dir) / "gx" / "expectations" / f"{suite_name(version)}.json"
+             ).unlink(missing_ok=True)
     log.warning("training of %s failed after it was registered: the version was withdrawn", version)
 
 
