@@ -372,6 +372,19 @@ def _build(warehouse: Path, tmp_path: Path, *args: str) -> str:
     return out
 
 
+def _refresh_and_full_build(wh: Path, tmp_path: Path, selector: str
+                            ) -> tuple[str, duckdb.DuckDBPyConnection]:
+    """Refresh ``wh`` (its log), then fully rebuild a copy of it; a connection with the two
+    attached as ``inc`` and ``fresh``."""
+    out = _build(wh, tmp_path, "--selector", selector)
+    full = tmp_path / "full.duckdb"
+    shutil.copy(wh, full)
+    _build(full, tmp_path, "--selector", selector, "--full-refresh")
+    con = duckdb.connect()
+    con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
+    return out, con
+
+
 def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
         built_warehouse: Path, tmp_path: Path) -> None:
     """Posts of an early day loaded after the features were built. A refresh used to compute
@@ -390,15 +403,10 @@ def test_events_loaded_late_are_recomputed_and_do_not_stop_the_build(
               where created_at < timestamp '2026-10-04' order by account_id limit 400)""")
     con.close()
 
-    out = _build(wh, tmp_path, "--selector", "training")
+    out, con = _refresh_and_full_build(wh, tmp_path, "training")
     assert "ERROR=0" in out and "PASS assert_fct_account_features__no_data_after_as_of_date" in out
     assert "events or accounts loaded late: snapshots from 2026-10-04 on are computed again" in out, out[-3000:]
     assert "PASS assert_fct_account_features__windows_match_staged_events" in out
-    full = tmp_path / "full.duckdb"
-    shutil.copy(wh, full)
-    _build(full, tmp_path, "--selector", "training", "--full-refresh")
-    con = duckdb.connect()
-    con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
     q = ("select * exclude (count_posts, posts_per_day_of_age) from {}.marts.fct_account_features "
          "where as_of_date >= date '2026-10-04'")
     assert con.execute(f"select count(*) from ({q.format('inc')} except {q.format('fresh')})"
@@ -427,14 +435,9 @@ def test_accounts_loaded_late_are_recomputed_into_earlier_snapshots(
         from raw.accounts order by id limit 40""")
     con.close()
 
-    out = _build(wh, tmp_path, "--selector", "features")
+    out, con = _refresh_and_full_build(wh, tmp_path, "features")
     assert "events or accounts loaded late: snapshots from 2026-10-03 on are computed again" in out, \
         out[-3000:]
-    full = tmp_path / "full.duckdb"
-    shutil.copy(wh, full)
-    _build(full, tmp_path, "--selector", "features", "--full-refresh")
-    con = duckdb.connect()
-    con.execute(f"attach '{wh}' as inc (read_only); attach '{full}' as fresh (read_only)")
     q = ("select account_id, as_of_date, account_age_days from {}.marts.fct_account_features "
          "where account_id >= 9200000000")
     inc = con.execute(q.format("inc") + " order by all").fetchall()
