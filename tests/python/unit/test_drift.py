@@ -363,3 +363,15 @@ def test_an_expectation_gx_cannot_compute_records_why(reference_built: tuple[Pat
     assert isinstance(observed, dict) and observed.get("error"), mean["observed_json"]
     ok = out[(out["feature"] == "b") & out["success"]]
     assert not ok.empty and all("error" not in str(j) for j in ok["observed_json"])
+
+
+def test_a_gx_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    """BOTSIFT_EXPECTATIONS_DIR under a file: a NotADirectoryError traceback, after the
+    version was registered (a twentieth-session audit)."""
+    from botsift.expectations import _context
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    with pytest.raises(BotsiftError, match=r"cannot create the Great Expectations folder "
+                                           r".*afile/sub: .*BOTSIFT_EXPECTATIONS_DIR"):
+        _context(blocker / "sub")
