@@ -218,8 +218,9 @@ def staging_quarantine(accounts: pd.DataFrame, *, variables: dict[str, Any] | No
     ``null_id``, ``null_required`` (created_at), ``invalid_encoding`` (a checked text column
     holds U+FFFD or a forbidden control character), ``unknown_enum`` (region, then sign-up
     client, outside the accepted vars), ``negative_counter``, ``future_timestamp`` (created or
-    exported after ``now``, UTC) and ``pre_launch_timestamp`` (before
-    ``platform_launched_at``). A null value breaks no rule but the null ones, as in SQL. Rows
+    exported after ``now``, UTC), ``pre_launch_timestamp`` (before
+    ``platform_launched_at``) and ``created_after_export`` (which the loader quarantines
+    first; mirrored all the same). A null value breaks no rule but the null ones, as in SQL. Rows
     come from :func:`botsift.accounts_loader.parse_accounts`, whose keys are unique, so
     staging's duplicate rule cannot apply.
 
@@ -269,6 +270,7 @@ def staging_quarantine(accounts: pd.DataFrame, *, variables: dict[str, Any] | No
         ("negative_counter", negative),
         ("future_timestamp", (created > now) | (exported > now)),
         ("pre_launch_timestamp", (created < launched) | (exported < launched)),
+        ("created_after_export", exported < created),
     ]
     reason = np.select([cond.to_numpy(dtype=bool) for _, cond in rules],
                        [name for name, _ in rules], default="")

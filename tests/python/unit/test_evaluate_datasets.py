@@ -109,12 +109,14 @@ def test_staging_quarantine_mirrors_the_accounts_rules_in_order() -> None:
         {**ok, "friends_count": -3},
         {**ok, "exported_at": pd.Timestamp("2031-01-01")},
         {**ok, "created_at": pd.Timestamp("2005-12-31 23:59")},
+        {**ok, "created_at": pd.Timestamp("2021-06-01")},               # after its export
     ]
     reasons = staging_quarantine(pd.DataFrame(rows), variables=STAGING_VAR_DEFAULTS,
                                  now=pd.Timestamp("2030-01-01").to_pydatetime())
     assert list(reasons) == [None, "null_id", "null_required", "invalid_encoding",
                              "invalid_encoding", "unknown_enum", "unknown_enum",
-                             "negative_counter", "future_timestamp", "pre_launch_timestamp"]
+                             "negative_counter", "future_timestamp", "pre_launch_timestamp",
+                             "created_after_export"]
     # a column the frame lacks breaks no rule (the loader writes every raw column anyway)
     assert list(staging_quarantine(pd.DataFrame([{"id": 1, "created_at": ok["created_at"]}]),
                                    variables=STAGING_VAR_DEFAULTS)) == [None]
