@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,8 +187,7 @@ def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
     if not cards[0].is_file():
         raise BotsiftError(f"{folder} holds no {CARD_NAME}: not a model version folder")
     at = _now()
-    con = _connect(warehouse, create=True)
-    try:
+    with _registry(warehouse, create=True) as con:
         if con.execute(f"select count(*) from {VERSIONS_TABLE} where model_version = ?",
                        [version]).fetchall()[0][0]:
             raise BotsiftError(f"model version {version} is registered already")
@@ -209,11 +208,6 @@ def register(warehouse: Path, folder: Path) -> list[dict[str, Any]]:
             rows.append({"model_version": version, "segment": seg, "status": "candidate"})
         con.execute("commit")
         return rows
-    except Exception:
-        _rollback_quietly(con)
-        raise
-    finally:
-        con.close()
 
 
 def withdraw(warehouse: Path, model_version: str, tables: Sequence[str] = ()) -> None:
@@ -228,8 +222,7 @@ def withdraw(warehouse: Path, model_version: str, tables: Sequence[str] = ()) ->
     BotsiftError
         If the version was promoted (or is unknown).
     """
-    con = _connect(warehouse)
-    try:
+    with _registry(warehouse) as con:
         statuses = set(_version_rows(con, model_version).values())
         if statuses != {"candidate"}:
             raise BotsiftError(f"model version {model_version} is {', '.join(sorted(statuses))}: "
@@ -239,11 +232,6 @@ def withdraw(warehouse: Path, model_version: str, tables: Sequence[str] = ()) ->
             if table_exists(con, *table.split(".")):
                 con.execute(f"delete from {table} where model_version = ?", [model_version])
         con.execute("commit")
-    except Exception:
-        _rollback_quietly(con)
-        raise
-    finally:
-        con.close()
     log.info("model version %s withdrawn", model_version)
 
 
@@ -346,8 +334,7 @@ def promote(warehouse: Path, model_version: str, to: str = "active", *,
     if to not in ("active", "shadow"):
         raise BotsiftError(f"promote to {to!r}: use 'active' or 'shadow'")
     at = _now()
-    con = _connect(warehouse)
-    try:
+    with _registry(warehouse) as con:
         mine = _version_rows(con, model_version)
         if all(s == to for s in mine.values()):
             raise BotsiftError(f"model version {model_version} is {to} already")
@@ -379,11 +366,6 @@ def promote(warehouse: Path, model_version: str, to: str = "active", *,
         # read in this connection: reopening the file after the commit could find it locked
         # by a dbt build and report a failure for a change that was made
         rows = _listed(con, model_version)
-    except Exception:
-        _rollback_quietly(con)
-        raise
-    finally:
-        con.close()
     log.info("model version %s is %s (%d segments)", model_version, to, len(mine))
     return rows
 
@@ -398,8 +380,7 @@ def retire(warehouse: Path, model_version: str, reason: str = "retire") -> list[
         version instead, so that a model stays active).
     """
     at = _now()
-    con = _connect(warehouse)
-    try:
+    with _registry(warehouse) as con:
         mine = _version_rows(con, model_version)
         if "active" in mine.values():
             raise BotsiftError(f"model version {model_version} is active: promote another "
@@ -412,11 +393,6 @@ def retire(warehouse: Path, model_version: str, reason: str = "retire") -> list[
                 _set_status(con, model_version, seg, status, "retired", reason, at)
         con.execute("commit")
         rows = _listed(con, model_version)  # in this connection, as promote
-    except Exception:
-        _rollback_quietly(con)
-        raise
-    finally:
-        con.close()
     log.info("model version %s retired (%s)", model_version, reason)
     return rows
 
@@ -438,8 +414,7 @@ def rollback(warehouse: Path) -> str:
         If nothing is active or no earlier active version exists.
     """
     at = _now()
-    con = _connect(warehouse)
-    try:
+    with _registry(warehouse) as con:
         cur = con.execute(f"""select model_version from {VERSIONS_TABLE}
             where status = 'active' and segment = 'global'""").fetchall()
         if not cur:
@@ -469,13 +444,22 @@ def rollback(warehouse: Path) -> str:
             _set_status(con, target, seg, status, "active", "rollback restore", at)
         _check_invariants(con)
         con.execute("commit")
+    log.info("rolled back: %s retired, %s active", current, target)
+    return str(target)
+
+
+@contextlib.contextmanager
+def _registry(warehouse: Path, *, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse with the registry tables, for one change (:func:`_connect`): an
+    exception rolls back the transaction it left open; the connection is closed either way."""
+    con = _connect(warehouse, create=create)
+    try:
+        yield con
     except Exception:
         _rollback_quietly(con)
         raise
     finally:
         con.close()
-    log.info("rolled back: %s retired, %s active", current, target)
-    return str(target)
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
