@@ -75,7 +75,7 @@ from typing import Any
 import pyarrow as pa
 import yaml  # type: ignore[import-untyped]
 
-from botsift.errors import BotsiftError
+from botsift.errors import BotsiftError, first_line
 from botsift.project import connect_warehouse, table_exists, warn_if_built
 from botsift.schema import RAW_SCHEMA, RAW_TABLES, raw_ddl
 
@@ -713,8 +713,8 @@ def _read_file(path: Path, mapping: AccountMapping, fmt: str | None
         try:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise BotsiftError(f"{path}: not a readable Parquet file ({first})") from None
+            raise BotsiftError(f"{path}: not a readable Parquet file ({type(exc).__name__}: "
+                               f"{first_line(exc)})") from None
         return table.to_pylist(), "parquet", table.column_names
     raw = path.read_bytes()
     if raw.startswith(b"\x1f\x8b"):  # gzip: exports are often shipped compressed

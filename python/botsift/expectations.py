@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from botsift.errors import BotsiftError
+from botsift.errors import BotsiftError, first_line
 
 if TYPE_CHECKING:
     from botsift.drift import DriftSettings, FeatureReference
@@ -90,15 +90,10 @@ def _context(root: Path, *, create: bool = True):  # type: ignore[no-untyped-def
     except Exception as exc:  # noqa: BLE001 - GX raises many types for a broken project file
         raise BotsiftError(
             f"the Great Expectations project {root / 'gx' / 'great_expectations.yml'} cannot be "
-            f"read ({type(exc).__name__}: {_first_line(exc)}): restore the file (it is in git)"
+            f"read ({type(exc).__name__}: {first_line(exc)}): restore the file (it is in git)"
         ) from None
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else ""
 
 
 def data_docs_dir(root: Path) -> Path:
@@ -362,7 +357,7 @@ def validate_snapshots(snapshots: pd.DataFrame, model_version: str, root: Path, 
             if stored.is_file():  # there, but GX cannot read it: say so, not "not found"
                 raise BotsiftError(
                     f"the GX suite {stored} cannot be read ({type(exc).__name__}: "
-                    f"{_first_line(exc)}): restore it, or retrain to write a new version's "
+                    f"{first_line(exc)}): restore it, or retrain to write a new version's "
                     "suite") from None
             raise BotsiftError(f"no GX suite {name} under {root}: build the reference of "
                                f"{model_version} (botsift.drift.build_reference) first") from exc

@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import export_text
 
 from botsift import evaluation, registry
-from botsift.errors import BotsiftError
+from botsift.errors import BotsiftError, first_line
 from botsift.examples import TrainingExamples, load_training_examples
 from botsift.explain import ensemble_payload
 from botsift.export import check_parity, onnx_probabilities, to_onnx
@@ -638,9 +638,9 @@ def _write_drift_reference(warehouse: Path, version: str, folder: Path, data: Tr
                                        sample_share=share,
                                        extra_columns=["region"] if segments else [])
         except duckdb.Error as exc:  # a feature column dropped from the mart since the split
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise BotsiftError(f"cannot read the drift reference of {version} from "
-                               f"marts.fct_account_features: {first}") from None
+                               f"marts.fct_account_features ({type(exc).__name__}: "
+                               f"{first_line(exc)})") from None
         x = ref[data.features].to_numpy(dtype=np.float32, na_value=np.nan)
         scores = onnx_probabilities((folder / registry.ONNX_NAME).read_bytes(), x)
         for seg in segments:  # scoring routes a region's rows to its own model (column region)
