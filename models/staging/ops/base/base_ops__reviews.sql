@@ -36,7 +36,7 @@ rules_checked as (
                 'raw_ops_reviews.decision', var('accepted_review_decisions')
             ),
             botsift.quarantine_if_future(['raw_ops_reviews.reviewed_at']),
-            botsift.quarantine_if_loaded_in_future('raw_ops_reviews._loaded_at'),
+            botsift.quarantine_if_future(['raw_ops_reviews._loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['raw_ops_reviews.reviewed_at']),
             botsift.quarantine_if_unmatched(
                 'raw_ops_reviews.account_id', 'clean_accounts.clean_account_id',

@@ -25,7 +25,7 @@ rules_checked as (
                 'listed_count',
             ]),
             botsift.quarantine_if_future(['created_at', 'exported_at']),
-            botsift.quarantine_if_loaded_in_future('_loaded_at'),
+            botsift.quarantine_if_future(['_loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['created_at', 'exported_at']),
             botsift.quarantine_if_earlier('exported_at', 'created_at', reason='created_after_export'),
         ]) }} as row_quarantine_reason

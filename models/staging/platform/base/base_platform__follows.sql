@@ -33,7 +33,7 @@ rules_checked as (
                 'raw_follows.follower_id', 'raw_follows.followee_id', 'raw_follows.created_at',
             ]),
             botsift.quarantine_if_future(['raw_follows.created_at']),
-            botsift.quarantine_if_loaded_in_future('raw_follows._loaded_at'),
+            botsift.quarantine_if_future(['raw_follows._loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['raw_follows.created_at']),
             botsift.quarantine_if_unmatched(
                 'raw_follows.follower_id', 'followers.clean_account_id', reason='unknown_account'

@@ -52,7 +52,7 @@ rules_checked as (
                 'raw_interactions.action', var('accepted_interaction_actions')
             ),
             botsift.quarantine_if_future(['raw_interactions.created_at']),
-            botsift.quarantine_if_loaded_in_future('raw_interactions._loaded_at'),
+            botsift.quarantine_if_future(['raw_interactions._loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['raw_interactions.created_at']),
             botsift.quarantine_if_unmatched(
                 'raw_interactions.account_id', 'clean_accounts.clean_account_id',

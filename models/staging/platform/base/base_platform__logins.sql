@@ -37,7 +37,7 @@ rules_checked as (
             ]),
             botsift.quarantine_if_not_accepted('raw_logins.result', var('accepted_login_results')),
             botsift.quarantine_if_future(['raw_logins.attempted_at']),
-            botsift.quarantine_if_loaded_in_future('raw_logins._loaded_at'),
+            botsift.quarantine_if_future(['raw_logins._loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['raw_logins.attempted_at']),
             botsift.quarantine_if_unmatched(
                 'raw_logins.account_id', 'clean_accounts.clean_account_id', reason='unknown_account'

@@ -32,7 +32,7 @@ rules_checked as (
             botsift.quarantine_if_null(['raw_posts.account_id', 'raw_posts.created_at']),
             botsift.quarantine_if_invalid_text(['raw_posts.text']),
             botsift.quarantine_if_future(['raw_posts.created_at']),
-            botsift.quarantine_if_loaded_in_future('raw_posts._loaded_at'),
+            botsift.quarantine_if_future(['raw_posts._loaded_at'], reason='future_loaded_at', tolerance_hours=1),
             botsift.quarantine_if_before_launch(['raw_posts.created_at']),
             botsift.quarantine_if_unmatched(
                 'raw_posts.account_id', 'clean_accounts.clean_account_id', reason='unknown_account'
